@@ -1,0 +1,157 @@
+/* escape.c - making arbitrary bytes safe for XML and for folded stacks. */
+#include "escape.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+static const char REPLACEMENT[] = "\xef\xbf\xbd";  /* U+FFFD */
+
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+   forms, no surrogates, nothing above U+10FFFF), or 0 if there is none.
+   The code point goes to *cp. */
+static size_t
+utf8_sequence(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t min;
+
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        min = 0x80;
+        *cp = c & 0x1f;
+    }
+    else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        min = 0x800;
+        *cp = c & 0x0f;
+    }
+    else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        min = 0x10000;
+        *cp = c & 0x07;
+    }
+    else {
+        return 0;
+    }
+    if (n < len) {
+        return 0;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        *cp = (*cp << 6) | (s[i] & 0x3f);
+    }
+    if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff)) {
+        return 0;
+    }
+    return len;
+}
+
+static bool
+xml_allowed(uint32_t cp)
+{
+    if (cp < 0x20) {
+        return cp == 0x09 || cp == 0x0a || cp == 0x0d;
+    }
+    return cp != 0xfffe && cp != 0xffff;
+}
+
+static void
+append_checked(struct strbuf *sb, const char *s, size_t n, bool escape)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    size_t plain = 0;   /* start of the run copied verbatim */
+
+    while (i < n) {
+        uint32_t cp;
+        size_t len = utf8_sequence(p + i, n - i, &cp);
+        const char *entity = NULL;
+
+        if (len == 0 || !xml_allowed(cp)) {
+            entity = REPLACEMENT;
+            if (len == 0) {
+                len = 1;
+            }
+        }
+        else if (escape) {
+            switch (cp) {
+            case '&': entity = "&amp;"; break;
+            case '<': entity = "&lt;"; break;
+            case '>': entity = "&gt;"; break;
+            case '"': entity = "&quot;"; break;
+            case '\'': entity = "&#39;"; break;
+            default: break;
+            }
+        }
+        if (entity != NULL) {
+            sb_append(sb, s + plain, i - plain);
+            sb_append_str(sb, entity);
+            plain = i + len;
+        }
+        i += len;
+    }
+    sb_append(sb, s + plain, n - plain);
+}
+
+void
+sb_append_utf8(struct strbuf *sb, const char *s, size_t n)
+{
+    append_checked(sb, s, n, false);
+}
+
+void
+sb_append_xml(struct strbuf *sb, const char *s, size_t n)
+{
+    append_checked(sb, s, n, true);
+}
+
+void
+sb_append_folded(struct strbuf *sb, const char *s, size_t n)
+{
+    size_t plain = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == ';') {
+            sb_append(sb, s + plain, i - plain);
+            sb_append_str(sb, "\\x3b");
+            plain = i + 1;
+        }
+    }
+    sb_append(sb, s + plain, n - plain);
+}
+
+size_t
+utf8_length(const char *s, size_t n)
+{
+    size_t chars = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (((unsigned char)s[i] & 0xc0) != 0x80) {
+            chars++;
+        }
+    }
+    return chars;
+}
+
+size_t
+utf8_offset(const char *s, size_t n, size_t chars)
+{
+    size_t seen = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (((unsigned char)s[i] & 0xc0) != 0x80) {
+            if (seen == chars) {
+                return i;
+            }
+            seen++;
+        }
+    }
+    return n;
+}

@@ -1,0 +1,30 @@
+/* escape.h - making arbitrary bytes safe for XML and for folded stacks. */
+#ifndef PYSCOPE_ESCAPE_H
+#define PYSCOPE_ESCAPE_H
+
+#include <stddef.h>
+
+#include "strbuf.h"
+
+/* Append s as valid UTF-8 that XML 1.0 accepts: every byte that does not
+   start a well-formed UTF-8 sequence, and every character XML forbids
+   (control characters other than TAB, LF, CR; U+FFFE; U+FFFF), becomes
+   U+FFFD. */
+void sb_append_utf8(struct strbuf *sb, const char *s, size_t n);
+
+/* Like sb_append_utf8, and also escape & < > " ' as XML entities, so the
+   result is safe both as element text and inside a quoted attribute. */
+void sb_append_xml(struct strbuf *sb, const char *s, size_t n);
+
+/* Append a frame name for a folded-stacks line: ';' becomes the four
+   characters \x3b, everything else is copied as-is. */
+void sb_append_folded(struct strbuf *sb, const char *s, size_t n);
+
+/* Number of characters in valid UTF-8 text. */
+size_t utf8_length(const char *s, size_t n);
+
+/* Byte offset just past the first `chars` characters of valid UTF-8 text
+   (n if it has fewer). */
+size_t utf8_offset(const char *s, size_t n, size_t chars);
+
+#endif

@@ -1,0 +1,101 @@
+/* stacks.h - turning raw samples into named, root-first stacks.
+ *
+ * Every distinct frame name gets a frame id, every distinct function
+ * (a Python frame name without its line number, or a native symbol) a
+ * function id, and every distinct list of frame ids a stack index with a
+ * sample count.
+ */
+#ifndef PYSCOPE_STACKS_H
+#define PYSCOPE_STACKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "intern.h"
+#include "stream.h"
+
+enum mode {
+    MODE_MERGED,   /* Python frames in place of the interpreter loop */
+    MODE_PYTHON,   /* Python frames and markers only */
+    MODE_NATIVE    /* native frames only */
+};
+
+enum frame_kind {
+    FRAME_THREAD,  /* "<comm> (tid <tid>)" root */
+    FRAME_PYTHON,
+    FRAME_NATIVE,
+    FRAME_MARKER
+};
+
+#define MARKER_NO_PYTHON "[no python state]"
+#define MARKER_READ_FAULT "[python read fault]"
+#define MARKER_NO_FRAMES "[no frames]"
+
+struct frame {
+    enum frame_kind kind;
+    uint32_t func;    /* function id, or INTERN_NONE (threads, markers) */
+    int64_t line;     /* Python frames: line number, or -1 */
+};
+
+struct stacks {
+    enum mode mode;
+    bool threads;
+
+    struct intern names;       /* key: kind byte + frame name */
+    struct frame *frames;
+    size_t frames_cap;
+
+    struct intern funcs;       /* key: kind byte + function name */
+
+    struct intern token_cache; /* key: token text; value: frame id */
+    uint32_t *token_frames;
+    size_t token_cap;
+
+    struct intern thread_cache; /* key: uint64_t tid; value: frame id */
+    uint32_t *thread_frames;
+    size_t thread_cap;
+
+    struct intern stacks;      /* key: uint32_t frame ids, root first */
+    uint64_t *counts;
+    size_t counts_cap;
+
+    uint64_t total;            /* samples over all stacks */
+};
+
+struct folded_line {
+    char *text;    /* frames joined by ';', without the count */
+    size_t len;
+    uint64_t count;
+};
+
+bool mode_parse(const char *s, enum mode *mode);
+const char *mode_name(enum mode mode);
+
+void stacks_init(struct stacks *sk, enum mode mode, bool threads);
+void stacks_free(struct stacks *sk);
+
+/* Resolve every sample of the stream (call once, after reading). */
+void stacks_build(struct stacks *sk, const struct stream *st);
+
+size_t stacks_count(const struct stacks *sk);
+const uint32_t *stacks_frames(const struct stacks *sk, size_t idx,
+                              size_t *depth);
+const char *stacks_frame_name(const struct stacks *sk, uint32_t frame,
+                              size_t *len);
+const char *stacks_func_name(const struct stacks *sk, uint32_t func,
+                             size_t *len);
+enum frame_kind stacks_func_kind(const struct stacks *sk, uint32_t func);
+
+/* Folded lines with count >= min_count, sorted by count (descending)
+   then text.  Free with folded_lines_free. */
+size_t stacks_folded(const struct stacks *sk, uint64_t min_count,
+                     struct folded_line **out);
+void folded_lines_free(struct folded_line *lines, size_t n);
+
+/* Write the folded file; returns 0, or -1 on a write error. */
+int stacks_write_folded(const struct stacks *sk, uint64_t min_count,
+                        FILE *f);
+
+#endif

@@ -1,0 +1,113 @@
+/* stream.h - reading the raw line stream of the SystemTap script.
+ *
+ * Samples are counted per distinct (tid, status, tokens) text; the
+ * dictionaries (N, C, L, T) and counters (X) are kept in hash tables.
+ * Nothing is resolved here, because dictionary lines may come after the
+ * samples that use them.
+ */
+#ifndef PYSCOPE_STREAM_H
+#define PYSCOPE_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "intern.h"
+
+enum sample_status {
+    STATUS_OK,
+    STATUS_NOPY,
+    STATUS_FAULT,
+    STATUS_COUNT
+};
+
+/* One distinct sample line; its index is its index in stream.samples. */
+struct raw_sample {
+    uint64_t tid;
+    uint64_t count;
+    enum sample_status status;
+    size_t tokens_off;   /* where the tokens start in the interned key */
+};
+
+struct code_info {
+    char *qualname;
+    char *filename;
+};
+
+struct stream {
+    struct intern samples;         /* key: "tid\tstatus\ttokens" */
+    struct raw_sample *sample_info;
+    size_t sample_cap;
+
+    struct intern natives;         /* key: uint64_t address */
+    char **native_symbols;
+    size_t native_cap;
+
+    struct intern codes;           /* key: uint64_t code address */
+    struct code_info *code_infos;
+    size_t code_cap;
+
+    struct intern lines;           /* key: uint64_t code, int64_t lasti */
+    int64_t *line_numbers;
+    size_t line_cap;
+
+    struct intern threads;         /* key: uint64_t tid */
+    char **thread_comms;
+    size_t thread_cap;
+
+    struct intern counters;        /* key: counter name */
+    int64_t *counter_values;
+    size_t counter_cap;
+
+    uint64_t status_counts[STATUS_COUNT];
+    uint64_t total_samples;
+};
+
+enum token_kind {
+    TOKEN_NATIVE,   /* n<hex> */
+    TOKEN_EVAL,     /* e<hex> */
+    TOKEN_PYTHON,   /* p<hexcode>:<lasti> */
+    TOKEN_MARKER    /* m<text> */
+};
+
+struct token {
+    enum token_kind kind;
+    uint64_t addr;      /* native address or code object address */
+    int64_t lasti;      /* TOKEN_PYTHON only */
+    const char *text;   /* TOKEN_MARKER only: the text after 'm' */
+    size_t text_len;
+};
+
+void stream_init(struct stream *st);
+void stream_free(struct stream *st);
+
+/* Feed one line (without its newline).  Lines that are not well formed
+   are ignored. */
+void stream_parse_line(struct stream *st, const char *line, size_t len);
+
+/* Read every line of f.  Returns 0, or -1 on a read error (errno set). */
+int stream_read(struct stream *st, FILE *f);
+
+/* Dictionary lookups; NULL / false when the key is unknown. */
+const char *stream_native_symbol(const struct stream *st, uint64_t addr);
+const struct code_info *stream_code(const struct stream *st, uint64_t code);
+bool stream_line(const struct stream *st, uint64_t code, int64_t lasti,
+                 int64_t *line);
+const char *stream_thread_comm(const struct stream *st, uint64_t tid);
+int64_t stream_counter(const struct stream *st, const char *key);
+
+/* Find the next space-separated token in [*pos, end).  Returns its start
+   and sets *len, or returns NULL when there is none left. */
+const char *token_next(const char **pos, const char *end, size_t *len);
+
+/* Parse one token; false if it is malformed. */
+bool token_parse(const char *s, size_t len, struct token *tok);
+
+/* Parse helpers shared with the tests: the whole of [s, s+len) must be
+   the number.  Hex accepts an optional 0x prefix. */
+bool parse_hex(const char *s, size_t len, uint64_t *out);
+bool parse_u64(const char *s, size_t len, uint64_t *out);
+bool parse_i64(const char *s, size_t len, int64_t *out);
+
+#endif

@@ -1,0 +1,139 @@
+#!/bin/sh
+# cpu-sample.sh: sampling CPU profiler for a Python process: merged C+Python
+# stacks, a folded file, an interactive flame graph and a top-N summary.
+PYSCOPE_PROG=cpu-sample
+. "$(dirname -- "$0")/lib/common.sh"
+. "$PYSCOPE_ROOT/scripts/lib/target.sh"
+
+usage() {
+    cat <<'EOF'
+usage: cpu-sample.sh (-p PID | -c CMD) [-F HZ] [-d SECONDS] [-o PREFIX]
+                     [--mode merged|python|native] [--top N] [--no-threads]
+                     [--vm | --host]
+
+Sample where a Python process spends its CPU time, with native (C) and
+Python frames in one stack, and write:
+  PREFIX.folded  one line per distinct stack, root first, frames joined by
+                 ';', then the sample count (flamegraph.pl/speedscope format);
+                 Python frames as 'qualname (file:line)', native as symbols
+  PREFIX.svg     an interactive flame graph (open it in a browser)
+  PREFIX.raw     the raw sample stream, for re-reporting
+A summary of the top functions (self and total %) goes to stdout; how many
+samples were taken, lost or failed goes to stderr.
+
+  -p PID          profile a running process (needs a kernel that loads
+                  modules: a QEMU guest cannot see host processes)
+  -c CMD          start CMD and profile it until it exits
+  -F HZ           samples per second per CPU (default 99)
+  -d SECONDS      stop after SECONDS (default: when CMD exits, or Ctrl-C;
+                  an interrupted run still writes everything)
+  -o PREFIX       output prefix (default: cpu-profile)
+  --mode M        merged (default): C and Python frames interleaved;
+                  python: Python frames only; native: C frames only
+  --top N         rows in the summary (default 15, 0 for none)
+  --no-threads    do not put each thread under its own root frame
+  --vm, --host    force the QEMU guest or the host kernel (default: host
+                  if it can load modules, else the guest)
+  -h, --help      this help
+
+examples:
+  cpu-sample.sh -c '/usr/bin/python3.11 examples/busy.py 3' -o busy
+  cpu-sample.sh -p 1234 -d 30 -F 199 --mode python -o service
+EOF
+}
+
+pid="" cmd="" hz=99 secs=0 prefix=cpu-profile mode=merged top=15 threads=""
+runner_mode=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -p) [ $# -ge 2 ] || pyscope_die "-p needs a PID"; pid=$2; shift 2 ;;
+        -c) [ $# -ge 2 ] || pyscope_die "-c needs a command"; cmd=$2; shift 2 ;;
+        -F) [ $# -ge 2 ] || pyscope_die "-F needs a rate"; hz=$2; shift 2 ;;
+        -d) [ $# -ge 2 ] || pyscope_die "-d needs seconds"; secs=$2; shift 2 ;;
+        -o) [ $# -ge 2 ] || pyscope_die "-o needs a prefix"; prefix=$2; shift 2 ;;
+        --mode) [ $# -ge 2 ] || pyscope_die "--mode needs a value"; mode=$2; shift 2 ;;
+        --mode=*) mode=${1#--mode=}; shift ;;
+        --top) [ $# -ge 2 ] || pyscope_die "--top needs a number"; top=$2; shift 2 ;;
+        --no-threads) threads=--no-threads; shift ;;
+        --vm) runner_mode=--vm; shift ;;
+        --host) runner_mode=--host; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) pyscope_die "unknown argument '$1' (try -h)" ;;
+    esac
+done
+
+[ -n "$pid$cmd" ] || pyscope_die "give -p PID or -c CMD (try -h)"
+[ -z "$pid" ] || [ -z "$cmd" ] || pyscope_die "give -p PID or -c CMD, not both"
+case "$hz" in *[!0-9]*|"") pyscope_die "-F needs a whole number of Hz, got '$hz'" ;; esac
+[ "$hz" -ge 1 ] && [ "$hz" -le 10000 ] || pyscope_die "-F must be 1..10000 Hz, got $hz"
+case "$secs" in *[!0-9]*|"") pyscope_die "-d needs whole seconds, got '$secs'" ;; esac
+case "$mode" in merged|python|native) ;; *) pyscope_die "--mode must be merged, python or native, got '$mode'" ;; esac
+case "$top" in *[!0-9]*|"") pyscope_die "--top needs a number, got '$top'" ;; esac
+outdir=$(dirname -- "$prefix")
+[ -d "$outdir" ] && [ -w "$outdir" ] || pyscope_die "cannot write into $outdir"
+
+if [ -n "$pid" ]; then
+    pyscope_check_pid "$pid"
+    [ "$runner_mode" != --vm ] ||
+        pyscope_die "-p $pid with --vm: the QEMU guest cannot reach a host process; use -c CMD"
+    [ "$(id -u)" = 0 ] || pyscope_die "attaching to a process needs root"
+else
+    pyscope_check_cmd "$cmd"
+fi
+
+report=$PYSCOPE_BUILD/pyscope-report
+if [ ! -x "$report" ]; then
+    make -s -C "$PYSCOPE_ROOT" "$report" >&2 || pyscope_die "cannot build $report"
+fi
+
+# stap arguments: tapsets, unwind data for the target, transport buffer.
+# User input reaches stap only as separate argv words, never inside script text.
+set -- -I "$PYSCOPE_ROOT/tapsets" -s 32
+while IFS= read -r a; do set -- "$@" "$a"; done <<EOF
+$(pyscope_stap_target_args)
+EOF
+period=$((1000000000 / hz))
+set -- "$@" "$PYSCOPE_ROOT/scripts/cpu-sample.stp" "$period" "$secs"
+
+raw=$prefix.raw
+errlog=$(mktemp "${TMPDIR:-/tmp}/cpu-sample.XXXXXX")
+trap 'rm -f "$errlog"' EXIT
+# Ctrl-C: the runner (or stap) stops the run and its end probe still runs;
+# this script goes on to write the report from what was collected.
+trap 'pyscope_note "interrupted: writing what was collected"' INT TERM
+
+pyscope_note "sampling at $hz Hz$( [ "$secs" -gt 0 ] && printf ' for %ss' "$secs"), writing $prefix.{folded,svg,raw}"
+(
+    # progress every 10 s on long runs
+    while sleep 10; do
+        n=$(grep -c '^S' "$raw" 2>/dev/null || echo 0)
+        pyscope_note "$n samples so far"
+    done
+) &
+progress=$!
+if [ -n "$pid" ]; then
+    "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -p "$pid" -o "$raw" -- "$@" 2> "$errlog"
+else
+    "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -c "$cmd" -o "$raw" -- "$@" 2> "$errlog"
+fi
+rc=$?
+kill "$progress" 2>/dev/null
+trap - INT TERM
+
+# stap's own warnings about unwinding into modules without unwind data are
+# expected (vDSO, JIT code); everything else it said is shown.
+grep -v -e 'Missing unwind data for a module' -e '^Number of similar' \
+    -e '^Rerun with -v' "$errlog" >&2
+
+# Samples the kernel side could not deliver or had to skip.
+lost=$(sed -n -e 's/.*There were \([0-9]*\) transport failures.*/\1/p' \
+    -e 's/.*skipped probes: \([0-9]*\).*/\1/p' "$errlog" | awk '{s += $1} END {print s + 0}')
+printf 'X\tlost\t%s\n' "$lost" >> "$raw"
+
+if ! grep -q '^S' "$raw"; then
+    pyscope_die "no samples were taken (stap exit $rc); see the messages above"
+fi
+"$report" --mode "$mode" --top "$top" $threads --folded "$prefix.folded" \
+    --svg "$prefix.svg" --title "pyscope CPU profile: ${cmd:-PID $pid}" "$raw" ||
+    pyscope_die "pyscope-report failed"
+exit "$rc"

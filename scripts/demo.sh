@@ -1,0 +1,12 @@
+#!/bin/sh
+# demo.sh: from a fresh Debian 12 machine to a flame graph.  Installs what
+# pyscope needs, builds it, CPU-profiles examples/demo.py for 5 seconds and
+# writes demo-out/demo.{folded,svg} plus a top-functions summary.
+set -e
+root=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
+cd "$root"
+scripts/install-deps.sh
+make -s all
+mkdir -p demo-out
+scripts/cpu-sample.sh -c "/usr/bin/python3.11 $root/examples/demo.py 5" -o demo-out/demo
+echo "flame graph: $root/demo-out/demo.svg (open it in a browser)"

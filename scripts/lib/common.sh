@@ -1,0 +1,99 @@
+# common.sh: shell helpers shared by every pyscope script (sourced, POSIX sh).
+#
+# Sets PYSCOPE_ROOT (the checkout) and PYSCOPE_BUILD (build products and
+# caches, default $PYSCOPE_ROOT/build), and provides:
+#   pyscope_die MSG          one-line error on stderr, exit 1
+#   pyscope_note MSG         one line on stderr (silenced by PYSCOPE_QUIET=1)
+#   pyscope_guest_kernel     release of the kernel the guest boots
+#   pyscope_stap_runtime K   runtime directory for `stap -R`, fixed for K if
+#                            SystemTap's own runtime does not fit that kernel
+
+: "${PYSCOPE_ROOT:=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)}"
+[ -f "$PYSCOPE_ROOT/scripts/lib/common.sh" ] ||
+    PYSCOPE_ROOT=$(CDPATH= cd -- "$(dirname -- "$0")/../.." && pwd)
+: "${PYSCOPE_BUILD:=$PYSCOPE_ROOT/build}"
+PYSCOPE_PROG=${PYSCOPE_PROG:-$(basename -- "$0")}
+
+pyscope_die() {
+    printf '%s: %s\n' "$PYSCOPE_PROG" "$*" >&2
+    exit 1
+}
+
+pyscope_note() {
+    [ "${PYSCOPE_QUIET:-0}" = 1 ] || printf '%s: %s\n' "$PYSCOPE_PROG" "$*" >&2
+}
+
+# The kernel the guest boots: PYSCOPE_KERNEL if set, else the newest
+# /boot/vmlinuz-* that also has headers (/lib/modules/K/build) to build for.
+pyscope_guest_kernel() {
+    if [ -n "${PYSCOPE_KERNEL:-}" ]; then
+        printf '%s\n' "$PYSCOPE_KERNEL"
+        return 0
+    fi
+    for img in $(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -rV); do
+        k=${img#/boot/vmlinuz-}
+        if [ -d "/lib/modules/$k/build" ] && [ -d "/lib/modules/$k/kernel" ]; then
+            printf '%s\n' "$k"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# Does header file(s) under the kernel's include trees mention a word?
+_pyscope_kheader_has() {
+    k=$1 word=$2
+    shift 2
+    for rel in "$@"; do
+        for top in "/lib/modules/$k/source" "/lib/modules/$k/build"; do
+            [ -f "$top/$rel" ] && grep -qw -- "$word" "$top/$rel" && return 0
+        done
+    done
+    return 1
+}
+
+# Print the runtime directory stap must use for kernel K.  SystemTap 4.8's
+# runtime has two defects against 6.1.0-2x+ kernels (see
+# scripts/lib/stap-4.8-fixes/); each is detected from the kernel headers and
+# the installed runtime, and only a needed fix is applied, to a copy under
+# $PYSCOPE_BUILD.  The system's runtime is never modified.
+pyscope_stap_runtime() {
+    k=$1
+    sysrt=/usr/share/systemtap/runtime
+    [ -d "$sysrt" ] || pyscope_die "SystemTap runtime not found at $sysrt (run scripts/install-deps.sh)"
+    fixes=""
+    # 1. task_work_cancel(task, func) became task_work_cancel_func().
+    if _pyscope_kheader_has "$k" task_work_cancel_func include/linux/task_work.h &&
+        ! grep -q task_work_cancel_func "$sysrt/stp_task_work.c"; then
+        fixes="$fixes task-work-cancel-func"
+    fi
+    # 2. user_addr_max() is gone: user reads from interrupt context fail.
+    if ! _pyscope_kheader_has "$k" user_addr_max \
+            arch/x86/include/asm/uaccess.h arch/x86/include/asm/uaccess_64.h \
+            include/linux/uaccess.h include/asm-generic/uaccess.h \
+            include/asm-generic/access_ok.h &&
+        ! grep -q 'define user_addr_max' "$sysrt/linux/addr-map.c"; then
+        fixes="$fixes user-addr-max"
+    fi
+    if [ -z "$fixes" ]; then
+        printf '%s\n' "$sysrt"
+        return 0
+    fi
+    ver=$(stap -V 2>&1 | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -n 1)
+    tag=$(printf '%s' "$ver$fixes" | tr ' ' '+')
+    dir=$PYSCOPE_BUILD/stap-runtime/$tag
+    if [ ! -f "$dir/.pyscope-fixed" ]; then
+        rm -rf "$dir.tmp"
+        mkdir -p "$dir.tmp"
+        cp -a "$sysrt/." "$dir.tmp/"
+        for f in $fixes; do
+            patch -s -p1 -d "$dir.tmp" \
+                < "$PYSCOPE_ROOT/scripts/lib/stap-4.8-fixes/$f.patch" ||
+                pyscope_die "runtime fix $f does not apply to $sysrt"
+        done
+        printf '%s\n' $fixes > "$dir.tmp/.pyscope-fixed"
+        rm -rf "$dir"
+        mv "$dir.tmp" "$dir"
+    fi
+    printf '%s\n' "$dir"
+}

@@ -1,0 +1,44 @@
+#!/bin/sh
+# job.sh: runs inside pyscope's guest, chrooted into the overlay of the
+# host's root.  The host's runner put env.sh beside it; this script prepares
+# the system, copies every probed binary to tmpfs (uprobes cannot be
+# registered on a file that lives on 9p) and bind-mounts it over its path,
+# then runs staprun.  Output goes to files in the job directory, which the
+# host reads while it grows.
+J=/run/pyscope-job
+. "$J/env.sh"
+mount -t proc proc /proc 2>/dev/null
+mount -t sysfs sysfs /sys 2>/dev/null
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts 2>/dev/null
+mount -t tmpfs tmpfs /dev/shm 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mount -t tmpfs tmpfs /run/pyscope-bin 2>/dev/null ||
+    { mkdir -p /run/pyscope-bin && mount -t tmpfs tmpfs /run/pyscope-bin; }
+echo 1 > /proc/sys/kernel/sysrq
+hostname pyscope-guest 2>/dev/null
+
+n=0
+while IFS= read -r bin; do
+    [ -f "$bin" ] || continue
+    n=$((n + 1))
+    cp "$bin" "/run/pyscope-bin/$n" && mount --bind "/run/pyscope-bin/$n" "$bin"
+done < "$J/binaries"
+
+cd "$PYSCOPE_CWD" 2>/dev/null || cd /
+echo booted > "$J/booted"
+
+# cmd.sh execs staprun, so $pid is staprun (later stapio, same pid).
+sh "$J/cmd.sh" > "$J/stdout" 2> "$J/stderr" < /dev/null &
+pid=$!
+# Ctrl-C on the host creates $J/stop: pass it on as SIGINT so stap runs its
+# end probes and everything collected is still written.
+( while [ ! -e "$J/stop" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+  kill -INT "$pid" 2>/dev/null ) &
+wait "$pid"
+echo $? > "$J/rc.tmp" && mv "$J/rc.tmp" "$J/rc"
+sync
+echo o > /proc/sysrq-trigger
+sleep 30
