@@ -83,7 +83,8 @@ fi
 
 report=$PYSCOPE_BUILD/pyscope-report
 if [ ! -x "$report" ]; then
-    make -s -C "$PYSCOPE_ROOT" "$report" >&2 || pyscope_die "cannot build $report"
+    make -s -C "$PYSCOPE_ROOT" BUILD="$PYSCOPE_BUILD" all >&2 ||
+        pyscope_die "cannot build $report"
 fi
 
 # stap arguments: tapsets, unwind data for the target, transport buffer.
@@ -106,7 +107,7 @@ pyscope_note "sampling at $hz Hz$( [ "$secs" -gt 0 ] && printf ' for %ss' "$secs
 (
     # progress every 10 s on long runs
     while sleep 10; do
-        n=$(grep -c '^S' "$raw" 2>/dev/null || echo 0)
+        n=$(grep -c '^S' "$raw" 2>/dev/null)
         pyscope_note "$n samples so far"
     done
 ) &
@@ -123,6 +124,7 @@ trap - INT TERM
 # stap's own warnings about unwinding into modules without unwind data are
 # expected (vDSO, JIT code); everything else it said is shown.
 grep -v -e 'Missing unwind data for a module' -e '^Number of similar' \
+    -e '_stp_read_address failed to access memory' \
     -e '^Rerun with -v' "$errlog" >&2
 
 # Samples the kernel side could not deliver or had to skip.

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 static const char REPLACEMENT[] = "\xef\xbf\xbd";  /* U+FFFD */
 
@@ -53,17 +54,45 @@ utf8_sequence(const unsigned char *s, size_t n, uint32_t *cp)
     return len;
 }
 
+enum clean_mode {
+    CLEAN_UTF8,       /* valid UTF-8 that XML accepts */
+    CLEAN_XML,        /* that, with XML's special characters escaped */
+    CLEAN_TERMINAL    /* valid UTF-8 without control characters */
+};
+
 static bool
-xml_allowed(uint32_t cp)
+allowed(uint32_t cp, enum clean_mode mode)
 {
+    if (mode == CLEAN_TERMINAL) {
+        return cp >= 0x20 && cp != 0x7f && !(cp >= 0x80 && cp < 0xa0);
+    }
     if (cp < 0x20) {
         return cp == 0x09 || cp == 0x0a || cp == 0x0d;
     }
     return cp != 0xfffe && cp != 0xffff;
 }
 
+static const char *
+xml_entity(uint32_t cp)
+{
+    switch (cp) {
+    case '&':
+        return "&amp;";
+    case '<':
+        return "&lt;";
+    case '>':
+        return "&gt;";
+    case '"':
+        return "&quot;";
+    case '\'':
+        return "&#39;";
+    default:
+        return NULL;
+    }
+}
+
 static void
-append_checked(struct strbuf *sb, const char *s, size_t n, bool escape)
+append_clean(struct strbuf *sb, const char *s, size_t n, enum clean_mode mode)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
@@ -72,27 +101,20 @@ append_checked(struct strbuf *sb, const char *s, size_t n, bool escape)
     while (i < n) {
         uint32_t cp;
         size_t len = utf8_sequence(p + i, n - i, &cp);
-        const char *entity = NULL;
+        const char *replace = NULL;
 
-        if (len == 0 || !xml_allowed(cp)) {
-            entity = REPLACEMENT;
+        if (len == 0 || !allowed(cp, mode)) {
+            replace = REPLACEMENT;
             if (len == 0) {
                 len = 1;
             }
         }
-        else if (escape) {
-            switch (cp) {
-            case '&': entity = "&amp;"; break;
-            case '<': entity = "&lt;"; break;
-            case '>': entity = "&gt;"; break;
-            case '"': entity = "&quot;"; break;
-            case '\'': entity = "&#39;"; break;
-            default: break;
-            }
+        else if (mode == CLEAN_XML) {
+            replace = xml_entity(cp);
         }
-        if (entity != NULL) {
+        if (replace != NULL) {
             sb_append(sb, s + plain, i - plain);
-            sb_append_str(sb, entity);
+            sb_append_str(sb, replace);
             plain = i + len;
         }
         i += len;
@@ -103,28 +125,33 @@ append_checked(struct strbuf *sb, const char *s, size_t n, bool escape)
 void
 sb_append_utf8(struct strbuf *sb, const char *s, size_t n)
 {
-    append_checked(sb, s, n, false);
+    append_clean(sb, s, n, CLEAN_UTF8);
 }
 
 void
 sb_append_xml(struct strbuf *sb, const char *s, size_t n)
 {
-    append_checked(sb, s, n, true);
+    append_clean(sb, s, n, CLEAN_XML);
+}
+
+void
+sb_append_terminal(struct strbuf *sb, const char *s, size_t n)
+{
+    append_clean(sb, s, n, CLEAN_TERMINAL);
 }
 
 void
 sb_append_folded(struct strbuf *sb, const char *s, size_t n)
 {
-    size_t plain = 0;
+    const char *end = s + n;
+    const char *semicolon;
 
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == ';') {
-            sb_append(sb, s + plain, i - plain);
-            sb_append_str(sb, "\\x3b");
-            plain = i + 1;
-        }
+    while ((semicolon = memchr(s, ';', (size_t)(end - s))) != NULL) {
+        sb_append(sb, s, (size_t)(semicolon - s));
+        sb_append_str(sb, "\\x3b");
+        s = semicolon + 1;
     }
-    sb_append(sb, s + plain, n - plain);
+    sb_append(sb, s, (size_t)(end - s));
 }
 
 size_t

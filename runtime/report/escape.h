@@ -16,6 +16,11 @@ void sb_append_utf8(struct strbuf *sb, const char *s, size_t n);
    result is safe both as element text and inside a quoted attribute. */
 void sb_append_xml(struct strbuf *sb, const char *s, size_t n);
 
+/* Append s for a terminal: invalid UTF-8 and every control character
+   (C0 including TAB and newlines, DEL, C1) become U+FFFD, so hostile
+   names cannot send escape sequences. */
+void sb_append_terminal(struct strbuf *sb, const char *s, size_t n);
+
 /* Append a frame name for a folded-stacks line: ';' becomes the four
    characters \x3b, everything else is copied as-is. */
 void sb_append_folded(struct strbuf *sb, const char *s, size_t n);

@@ -3,7 +3,9 @@
  * Every distinct key gets a small index (0, 1, 2, ... in insertion order).
  * Callers keep their values in plain arrays indexed by it.  Keys are
  * copied and stored NUL-terminated, so string keys can be read back as C
- * strings.  Open addressing with linear probing, at most half full.
+ * strings, and stay where they are for the life of the table (also as
+ * arrays of uint32_t: they are 8-byte aligned).  Open addressing with
+ * linear probing, at most half full.
  */
 #ifndef PYSCOPE_INTERN_H
 #define PYSCOPE_INTERN_H
@@ -14,21 +16,27 @@
 
 #define INTERN_NONE UINT32_MAX
 
-struct intern_entry {
-    char *key;
-    size_t len;
+/* A key and its bookkeeping, stored together so that a lookup touches
+   one slot and one record. */
+struct intern_record {
     uint64_t hash;
+    size_t len;
+    uint32_t index;
+    char key[];         /* len bytes and a NUL; 8-byte aligned */
 };
+
+struct intern_block;    /* arena memory for records; never moves */
 
 struct intern {
-    struct intern_entry *entries;  /* by index */
+    struct intern_record **records;  /* by index */
     size_t count;
-    size_t entries_cap;
-    uint32_t *slots;               /* index + 1; 0 means empty */
-    size_t nslots;                 /* power of two */
+    size_t records_cap;
+    struct intern_record **slots;    /* NULL means empty */
+    size_t nslots;                   /* power of two */
+    struct intern_block *blocks;
 };
 
-#define INTERN_INIT {NULL, 0, 0, NULL, 0}
+#define INTERN_INIT {NULL, 0, 0, NULL, 0, NULL}
 
 uint64_t hash_bytes(const void *key, size_t len);
 

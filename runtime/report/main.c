@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "flamegraph.h"
 #include "stacks.h"
+#include "strbuf.h"
 #include "stream.h"
 #include "summary.h"
 #include "util.h"
@@ -226,12 +228,15 @@ print_counts(const struct stream *st)
     }
     if (nkeys > 0) {
         qsort(keys, nkeys, sizeof(char *), compare_strings);
-        fputs("pyscope: counters:", stderr);
+        struct strbuf line = STRBUF_INIT;
+        sb_append_str(&line, "pyscope: counters:");
         for (size_t i = 0; i < nkeys; i++) {
-            fprintf(stderr, " %s=%" PRId64, keys[i],
-                    stream_counter(st, keys[i]));
+            sb_append_char(&line, ' ');
+            sb_append_terminal(&line, keys[i], strlen(keys[i]));
+            sb_printf(&line, "=%" PRId64, stream_counter(st, keys[i]));
         }
-        fputc('\n', stderr);
+        fprintf(stderr, "%s\n", sb_str(&line));
+        sb_free(&line);
     }
     free(keys);
 }

@@ -324,7 +324,7 @@ stacks_frames(const struct stacks *sk, size_t idx, size_t *depth)
     size_t len;
     const char *key = intern_key(&sk->stacks, (uint32_t)idx, &len);
     *depth = len / sizeof(uint32_t);
-    /* Keys are malloc'ed copies, so they are suitably aligned. */
+    /* Interned keys are 8-byte aligned. */
     return (const uint32_t *)(const void *)key;
 }
 

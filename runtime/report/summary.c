@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
+#include "strbuf.h"
 #include "util.h"
 
 static bool
@@ -117,11 +119,13 @@ summary_print(const struct summary *sum, const struct stacks *sk,
 {
     fprintf(out, "%7s %7s %8s  %8s  %s\n",
             "SELF%", "TOTAL%", "SAMPLES", "HOT LINE", "FUNCTION");
+    struct strbuf name = STRBUF_INIT;
+
     for (size_t i = 0; i < sum->nrows && i < top; i++) {
         const struct func_stat *row = &sum->rows[i];
         char line[32];
         size_t len;
-        const char *name = stacks_func_name(sk, row->func, &len);
+        const char *raw = stacks_func_name(sk, row->func, &len);
 
         if (row->hot_line >= 0) {
             snprintf(line, sizeof(line), "%" PRId64, row->hot_line);
@@ -132,9 +136,11 @@ summary_print(const struct summary *sum, const struct stacks *sk,
         fprintf(out, "%7.1f %7.1f %8" PRIu64 "  %8s  ",
                 percent(row->self, sum->samples),
                 percent(row->total, sum->samples), row->self, line);
-        fwrite(name, 1, len, out);
-        fputc('\n', out);
+        sb_clear(&name);
+        sb_append_terminal(&name, raw, len);
+        fprintf(out, "%s\n", sb_str(&name));
     }
+    sb_free(&name);
 }
 
 void

@@ -1,0 +1,671 @@
+/* test_report.c - unit tests for runtime/report (pyscope-report).
+ *
+ * Build from the repository root, with every runtime/report source file
+ * except main.c:
+ *   gcc -O2 -g -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE \
+ *       -Iruntime/report tests/c/test_report.c <those files> \
+ *       -o build/test-report
+ * Prints one line per failed check and "N passed, M failed" (tests, not
+ * checks) at the end; exits 1 if anything failed.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "escape.h"
+#include "flamegraph.h"
+#include "stacks.h"
+#include "strbuf.h"
+#include "stream.h"
+#include "summary.h"
+
+static int checks_failed;
+
+#define CHECK(cond) check((cond), #cond, __FILE__, __LINE__)
+#define CHECK_STR(got, want) check_str((got), (want), __FILE__, __LINE__)
+
+static void
+check(bool ok, const char *what, const char *file, int line)
+{
+    if (!ok) {
+        checks_failed++;
+        fprintf(stderr, "%s:%d: check failed: %s\n", file, line, what);
+    }
+}
+
+static void
+check_str(const char *got, const char *want, const char *file, int line)
+{
+    if (strcmp(got, want) != 0) {
+        checks_failed++;
+        fprintf(stderr, "%s:%d: got:\n%s\n--- wanted:\n%s\n---\n",
+                file, line, got, want);
+    }
+}
+
+/* ---- helpers ---- */
+
+/* Feed text (lines separated by '\n') to a fresh stream. */
+static void
+load(struct stream *st, const char *text)
+{
+    FILE *f = fmemopen((void *)text, strlen(text), "r");
+    stream_init(st);
+    stream_read(st, f);
+    fclose(f);
+}
+
+/* The folded output of text, as one string (caller frees). */
+static char *
+folded(const char *text, enum mode mode, bool threads, uint64_t min_count)
+{
+    struct stream st;
+    struct stacks sk;
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+
+    load(&st, text);
+    stacks_init(&sk, mode, threads);
+    stacks_build(&sk, &st);
+    stacks_write_folded(&sk, min_count, f);
+    fclose(f);
+    stacks_free(&sk);
+    stream_free(&st);
+    return out;
+}
+
+static char *
+xml(const char *s, size_t n)
+{
+    struct strbuf sb = STRBUF_INIT;
+    sb_append_xml(&sb, s, n);
+    char *copy = strdup(sb_str(&sb));
+    sb_free(&sb);
+    return copy;
+}
+
+/* ---- escaping ---- */
+
+static void
+test_xml_escape(void)
+{
+    const char *hostile = "<script>alert(\"x\" & 'y')</script>";
+    char *s = xml(hostile, strlen(hostile));
+    CHECK_STR(s, "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)"
+                 "&lt;/script&gt;");
+    free(s);
+
+    s = xml("plain text; ok", 14);
+    CHECK_STR(s, "plain text; ok");
+    free(s);
+
+    s = xml("", 0);
+    CHECK_STR(s, "");
+    free(s);
+}
+
+static void
+test_invalid_utf8(void)
+{
+    /* Valid multi-byte characters stay. */
+    char *s = xml("caf\xc3\xa9 \xf0\x9f\x98\x80", 10);
+    CHECK_STR(s, "caf\xc3\xa9 \xf0\x9f\x98\x80");
+    free(s);
+
+    /* Lone byte, overlong NUL, surrogate, beyond U+10FFFF, truncated
+       sequence at the end: each bad byte becomes U+FFFD. */
+    s = xml("a\xff" "b", 3);
+    CHECK_STR(s, "a\xef\xbf\xbd" "b");
+    free(s);
+    s = xml("\xc0\x80", 2);
+    CHECK_STR(s, "\xef\xbf\xbd\xef\xbf\xbd");
+    free(s);
+    s = xml("\xed\xa0\x80", 3);
+    CHECK_STR(s, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    free(s);
+    s = xml("\xf4\x90\x80\x80", 4);
+    CHECK(strcmp(s, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd")
+          == 0);
+    free(s);
+    s = xml("x\xe2\x82", 3);
+    CHECK_STR(s, "x\xef\xbf\xbd\xef\xbf\xbd");
+    free(s);
+
+    /* Characters XML 1.0 forbids even when well-formed UTF-8. */
+    s = xml("a\x01" "b\x1f" "c\tok", 8);
+    CHECK_STR(s, "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\tok");
+    free(s);
+    s = xml("\xef\xbf\xbe", 3);
+    CHECK_STR(s, "\xef\xbf\xbd");
+    free(s);
+    /* An embedded NUL too. */
+    s = xml("a\0b", 3);
+    CHECK_STR(s, "a\xef\xbf\xbd" "b");
+    free(s);
+
+    struct strbuf sb = STRBUF_INIT;
+    sb_append_utf8(&sb, "<\xff>", 3);
+    CHECK_STR(sb_str(&sb), "<\xef\xbf\xbd>");
+    sb_free(&sb);
+}
+
+static void
+test_terminal_escape(void)
+{
+    struct strbuf sb = STRBUF_INIT;
+    /* ESC, CSI (U+009B), DEL, TAB and an invalid byte are all replaced;
+       printable UTF-8 and XML specials stay as they are. */
+    const char *hostile = "a\x1b[31mb\xc2\x9b\x7f\t\xff<\xc3\xa9>";
+    sb_append_terminal(&sb, hostile, strlen(hostile));
+    CHECK_STR(sb_str(&sb), "a\xef\xbf\xbd[31mb\xef\xbf\xbd\xef\xbf\xbd"
+                           "\xef\xbf\xbd\xef\xbf\xbd<\xc3\xa9>");
+    sb_free(&sb);
+}
+
+static void
+test_folded_escape(void)
+{
+    struct strbuf sb = STRBUF_INIT;
+    sb_append_folded(&sb, "a;b;;c", 6);
+    CHECK_STR(sb_str(&sb), "a\\x3bb\\x3b\\x3bc");
+    sb_clear(&sb);
+    sb_append_folded(&sb, "no semicolon <&>", 16);
+    CHECK_STR(sb_str(&sb), "no semicolon <&>");
+    sb_free(&sb);
+}
+
+static void
+test_utf8_counting(void)
+{
+    const char *s = "a\xc3\xa9\xf0\x9f\x98\x80z";   /* a é 😀 z */
+    size_t n = strlen(s);
+    CHECK(utf8_length(s, n) == 4);
+    CHECK(utf8_offset(s, n, 0) == 0);
+    CHECK(utf8_offset(s, n, 2) == 3);
+    CHECK(utf8_offset(s, n, 3) == 7);
+    CHECK(utf8_offset(s, n, 9) == n);
+}
+
+/* ---- parsing ---- */
+
+static void
+test_numbers(void)
+{
+    uint64_t u;
+    int64_t i;
+
+    CHECK(parse_hex("4a3f10", 6, &u) && u == 0x4a3f10);
+    CHECK(parse_hex("0x7F12ab", 8, &u) && u == 0x7f12ab);
+    CHECK(parse_hex("ffffffffffffffff", 16, &u) && u == UINT64_MAX);
+    CHECK(!parse_hex("1ffffffffffffffff", 17, &u));
+    CHECK(!parse_hex("", 0, &u));
+    CHECK(!parse_hex("0x", 2, &u));
+    CHECK(!parse_hex("12g", 3, &u));
+    CHECK(parse_u64("18446744073709551615", 20, &u) && u == UINT64_MAX);
+    CHECK(!parse_u64("18446744073709551616", 20, &u));
+    CHECK(!parse_u64("-1", 2, &u));
+    CHECK(!parse_u64("1 ", 2, &u));
+    CHECK(parse_i64("-1", 2, &i) && i == -1);
+    CHECK(parse_i64("-9223372036854775808", 20, &i) && i == INT64_MIN);
+    CHECK(!parse_i64("9223372036854775808", 19, &i));
+    CHECK(!parse_i64("-", 1, &i));
+}
+
+static void
+test_tokens(void)
+{
+    struct token t;
+
+    CHECK(token_parse("n4a3f10", 7, &t) && t.kind == TOKEN_NATIVE
+          && t.addr == 0x4a3f10);
+    CHECK(token_parse("e55aa", 5, &t) && t.kind == TOKEN_EVAL
+          && t.addr == 0x55aa);
+    CHECK(token_parse("p7f0012:46", 10, &t) && t.kind == TOKEN_PYTHON
+          && t.addr == 0x7f0012 && t.lasti == 46);
+    CHECK(token_parse("m[truncated]", 12, &t) && t.kind == TOKEN_MARKER
+          && t.text_len == 11 && memcmp(t.text, "[truncated]", 11) == 0);
+
+    CHECK(!token_parse("n", 1, &t));
+    CHECK(!token_parse("m", 1, &t));
+    CHECK(!token_parse("nxyz", 4, &t));
+    CHECK(!token_parse("p12", 3, &t));
+    CHECK(!token_parse("p12:", 4, &t));
+    CHECK(!token_parse("p:5", 3, &t));
+    CHECK(!token_parse("p12:x", 5, &t));
+    CHECK(!token_parse("q12", 3, &t));
+    CHECK(!token_parse("n12345678901234567", 18, &t));
+
+    const char *line = "  n1   p2:3 m[x] ";
+    const char *pos = line;
+    const char *end = line + strlen(line);
+    size_t len;
+    const char *tok = token_next(&pos, end, &len);
+    CHECK(tok != NULL && len == 2 && memcmp(tok, "n1", 2) == 0);
+    tok = token_next(&pos, end, &len);
+    CHECK(tok != NULL && len == 4 && memcmp(tok, "p2:3", 4) == 0);
+    tok = token_next(&pos, end, &len);
+    CHECK(tok != NULL && len == 4 && memcmp(tok, "m[x]", 4) == 0);
+    CHECK(token_next(&pos, end, &len) == NULL);
+}
+
+static void
+test_stream_lines(void)
+{
+    struct stream st;
+
+    load(&st,
+         "S\t1\tok\tn10 n20\n"
+         "S\t1\tok\tn10 n20\n"
+         "S\t2\tnopy\t\n"
+         "S\t3\tfault\n"               /* tokens field missing: empty */
+         "S\t4\tweird\tn10\n"          /* bad status: ignored */
+         "S\tx\tok\tn10\n"             /* bad tid: ignored */
+         "S 5 ok n10\n"                /* not TAB-separated: ignored */
+         "WARNING: something from stap\n"
+         "\n"
+         "N\t10\tfoo\t/lib/x.so\n"
+         "N\t10\tbar\t/lib/x.so\n"     /* last one wins */
+         "C\tabc\tf\tfile.py\t3\n"
+         "L\tabc\t6\t-1\n"
+         "L\tabc\t8\t12\n"
+         "T\t1\tpython3\n"
+         "X\tlost\t3\n"
+         "X\tlost\t4\n"
+         "X\tdropped\t-2\n"
+         "X\tbad\tx1\n"
+         "Z\tunknown\n");
+    CHECK(st.total_samples == 4);
+    CHECK(st.status_counts[STATUS_OK] == 2);
+    CHECK(st.status_counts[STATUS_NOPY] == 1);
+    CHECK(st.status_counts[STATUS_FAULT] == 1);
+    CHECK(st.samples.count == 3);
+    CHECK(strcmp(stream_native_symbol(&st, 0x10), "bar") == 0);
+    CHECK(stream_native_symbol(&st, 0x20) == NULL);
+    CHECK(strcmp(stream_code(&st, 0xabc)->qualname, "f") == 0);
+    CHECK(strcmp(stream_code(&st, 0xabc)->filename, "file.py") == 0);
+    int64_t line = 0;
+    CHECK(stream_line(&st, 0xabc, 8, &line) && line == 12);
+    CHECK(stream_line(&st, 0xabc, 6, &line) && line == -1);
+    CHECK(!stream_line(&st, 0xabc, 10, &line));
+    CHECK(strcmp(stream_thread_comm(&st, 1), "python3") == 0);
+    CHECK(stream_counter(&st, "lost") == 7);
+    CHECK(stream_counter(&st, "dropped") == -2);
+    CHECK(stream_counter(&st, "bad") == 0);
+    CHECK(stream_counter(&st, "truncated") == 0);
+    stream_free(&st);
+}
+
+static void
+test_long_line(void)
+{
+    /* 200,000 tokens on one line, plus a line with no newline at EOF. */
+    struct strbuf in = STRBUF_INIT;
+    sb_append_str(&in, "S\t7\tok\t");
+    for (int i = 0; i < 200000; i++) {
+        sb_append_str(&in, i ? " n1" : "n1");
+    }
+    sb_append_str(&in, "\nN\t1\tdeep\t");
+    char *out = folded(sb_str(&in), MODE_MERGED, false, 1);
+    CHECK(strlen(out) == 200000 * 5 - 1 + 3);
+    CHECK(strncmp(out, "deep;deep;", 10) == 0);
+    CHECK(strcmp(out + strlen(out) - 7, "deep 1\n") == 0);
+    free(out);
+    sb_free(&in);
+}
+
+/* ---- modes, dictionaries, markers ---- */
+
+/* Leaf first: n10 (leaf), two Python frames run by the eval frame e20,
+   then the native caller n30 (root side). */
+static const char MIXED[] =
+    "S\t100\tok\tn10 p1000:4 p2000:8 e20 n30\n"
+    "N\t10\tPyNumber_Add\t/usr/bin/python3\n"
+    "N\t20\t_PyEval_EvalFrameDefault\t/usr/bin/python3\n"
+    "N\t30\tmain\t/usr/bin/python3\n"
+    "C\t1000\tinner\t/app/a.py\t3\n"
+    "C\t2000\touter\t/app/a.py\t1\n"
+    "L\t1000\t4\t5\n"
+    "L\t2000\t8\t2\n"
+    "T\t100\tpython3\n";
+
+static void
+test_modes(void)
+{
+    char *out = folded(MIXED, MODE_MERGED, true, 1);
+    CHECK_STR(out, "python3 (tid 100);main;outer (/app/a.py:2);"
+                   "inner (/app/a.py:5);PyNumber_Add 1\n");
+    free(out);
+
+    out = folded(MIXED, MODE_PYTHON, true, 1);
+    CHECK_STR(out, "python3 (tid 100);outer (/app/a.py:2);"
+                   "inner (/app/a.py:5) 1\n");
+    free(out);
+
+    out = folded(MIXED, MODE_NATIVE, true, 1);
+    CHECK_STR(out, "python3 (tid 100);main;_PyEval_EvalFrameDefault;"
+                   "PyNumber_Add 1\n");
+    free(out);
+
+    out = folded(MIXED, MODE_MERGED, false, 1);
+    CHECK_STR(out, "main;outer (/app/a.py:2);inner (/app/a.py:5);"
+                   "PyNumber_Add 1\n");
+    free(out);
+
+    /* Markers: kept in merged and python mode, dropped in native. */
+    const char *marked = "S\t1\tok\tm[python-unmatched] n1 m[truncated]\n";
+    out = folded(marked, MODE_MERGED, false, 1);
+    CHECK_STR(out, "[truncated];0x1;[python-unmatched] 1\n");
+    free(out);
+    out = folded(marked, MODE_PYTHON, false, 1);
+    CHECK_STR(out, "[truncated];[python-unmatched] 1\n");
+    free(out);
+    out = folded(marked, MODE_NATIVE, false, 1);
+    CHECK_STR(out, "0x1 1\n");
+    free(out);
+}
+
+static void
+test_late_dictionaries(void)
+{
+    /* All names arrive after the samples; unknown ones fall back. */
+    const char *text =
+        "S\t5\tok\tp1:0 p2:2 e9 n3\n"
+        "S\t6\tok\tp7:0 e9 na\n"
+        "C\t1\tleaf\tm.py\t1\n"
+        "C\t2\troot;fn\tm.py\t1\n"
+        "L\t1\t0\t-1\n"
+        "L\t2\t2\t40\n"
+        "N\t3\t0x3\t\n"
+        "T\t5\tworker\n"
+        "T\t5\tworker-1\n";
+    char *out = folded(text, MODE_MERGED, true, 1);
+    CHECK_STR(out,
+              "? (tid 6);0xa;[unknown code 0x7] 1\n"
+              "worker-1 (tid 5);0x3;root\\x3bfn (m.py:40);leaf (m.py) 1\n");
+    free(out);
+}
+
+static void
+test_status_markers(void)
+{
+    const char *text =
+        "S\t1\tnopy\tn10 n20\n"
+        "S\t1\tfault\tn10 e20\n"
+        "S\t2\tok\t\n"
+        "N\t10\tleaf\t\n"
+        "N\t20\tstart\t\n"
+        "T\t1\tt1\n"
+        "T\t2\tt2\n";
+    char *out = folded(text, MODE_MERGED, true, 1);
+    CHECK_STR(out,
+              "t1 (tid 1);leaf;[python read fault] 1\n"
+              "t1 (tid 1);start;leaf;[no python state] 1\n"
+              "t2 (tid 2) 1\n");
+    free(out);
+
+    out = folded(text, MODE_PYTHON, true, 1);
+    CHECK_STR(out,
+              "t1 (tid 1);[no python state] 1\n"
+              "t1 (tid 1);[python read fault] 1\n"
+              "t2 (tid 2) 1\n");
+    free(out);
+
+    /* Native mode: no markers; the e frame counts as a native frame. */
+    out = folded(text, MODE_NATIVE, true, 1);
+    CHECK_STR(out,
+              "t1 (tid 1);start;leaf 2\n"
+              "t2 (tid 2) 1\n");
+    free(out);
+
+    /* Without thread roots, a sample with no frames left still shows. */
+    out = folded(text, MODE_PYTHON, false, 1);
+    CHECK_STR(out,
+              "[no frames] 1\n"
+              "[no python state] 1\n"
+              "[python read fault] 1\n");
+    free(out);
+}
+
+/* ---- folded output ---- */
+
+static void
+test_folded_sorting(void)
+{
+    const char *text =
+        "S\t1\tok\tn2 n1\n"
+        "S\t1\tok\tn3 n1\n"
+        "S\t1\tok\tn3 n1\n"
+        "S\t1\tok\tn4 n1\n"
+        "S\t1\tok\tn4 n1\n"
+        "S\t1\tok\tn5\n"
+        "S\t1\tok\tn5\n"
+        "S\t1\tok\tn5\n"
+        "N\t1\tmain\t\n"
+        "N\t2\tzeta\t\n"
+        "N\t3\tbeta\t\n"
+        "N\t4\talpha\t\n"
+        "N\t5\tother\t\n";
+    char *out = folded(text, MODE_MERGED, false, 1);
+    CHECK_STR(out,
+              "other 3\n"
+              "main;alpha 2\n"
+              "main;beta 2\n"
+              "main;zeta 1\n");
+    free(out);
+
+    out = folded(text, MODE_MERGED, false, 2);
+    CHECK_STR(out, "other 3\nmain;alpha 2\nmain;beta 2\n");
+    free(out);
+
+    /* Stacks that only print the same once ';' is escaped are merged. */
+    const char *clash =
+        "S\t1\tok\tn1\nS\t1\tok\tn2\n"
+        "N\t1\ta;b\t\nN\t2\ta\\x3bb\t\n";
+    out = folded(clash, MODE_MERGED, false, 1);
+    CHECK_STR(out, "a\\x3bb 2\n");
+    free(out);
+}
+
+/* ---- summary ---- */
+
+static void
+test_summary_recursion(void)
+{
+    /* f recurses: f -> g -> f -> h (h is the leaf).  f's lines differ. */
+    const char *text =
+        "S\t1\tok\tp3:0 p1:2 p2:0 p1:0 e9 n8\n"
+        "S\t1\tok\tp3:0 p1:2 p2:0 p1:0 e9 n8\n"
+        "S\t1\tok\tp1:2 p2:0 p1:0 e9 n8\n"
+        "S\t1\tok\tp1:4 e9 n8\n"
+        "S\t1\tnopy\tn8\n"
+        "C\t1\tf\ta.py\t1\n"
+        "C\t2\tg\ta.py\t10\n"
+        "C\t3\th\tb.py\t1\n"
+        "L\t1\t0\t2\n"
+        "L\t1\t2\t3\n"
+        "L\t1\t4\t4\n"
+        "N\t8\tmain\t\n";
+    struct stream st;
+    struct stacks sk;
+    struct summary sum;
+
+    load(&st, text);
+    stacks_init(&sk, MODE_MERGED, true);
+    stacks_build(&sk, &st);
+    summary_compute(&sk, &sum);
+
+    CHECK(sum.samples == 5);
+    CHECK(sum.nrows == 4);
+    /* h: self 2, f: self 2 (one at line 3, one at line 4), main: self 1
+       (the nopy sample: the marker is not a function), g: self 0. */
+    const char *want[] = {"f (a.py)", "h (b.py)", "main", "g (a.py)"};
+    uint64_t want_self[] = {2, 2, 1, 0};
+    uint64_t want_total[] = {4, 2, 5, 3};
+    int64_t want_line[] = {3, -1, -1, -1};
+    for (size_t i = 0; i < 4 && i < sum.nrows; i++) {
+        const struct func_stat *row = &sum.rows[i];
+        CHECK_STR(stacks_func_name(&sk, row->func, NULL), want[i]);
+        CHECK(row->self == want_self[i]);
+        CHECK(row->total == want_total[i]);
+        CHECK(row->hot_line == want_line[i]);
+    }
+
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    summary_print(&sum, &sk, 2, f);
+    fclose(f);
+    CHECK_STR(out,
+              "  SELF%  TOTAL%  SAMPLES  HOT LINE  FUNCTION\n"
+              "   40.0    80.0        2         3  f (a.py)\n"
+              "   40.0    40.0        2         -  h (b.py)\n");
+    free(out);
+
+    summary_free(&sum);
+    stacks_free(&sk);
+    stream_free(&st);
+}
+
+static void
+test_summary_python_mode(void)
+{
+    struct stream st;
+    struct stacks sk;
+    struct summary sum;
+
+    load(&st, MIXED);
+    stacks_init(&sk, MODE_PYTHON, true);
+    stacks_build(&sk, &st);
+    summary_compute(&sk, &sum);
+    CHECK(sum.nrows == 2);
+    if (sum.nrows == 2) {
+        CHECK_STR(stacks_func_name(&sk, sum.rows[0].func, NULL),
+                  "inner (/app/a.py)");
+        CHECK(sum.rows[0].self == 1 && sum.rows[0].hot_line == 5);
+        CHECK(sum.rows[1].self == 0 && sum.rows[1].total == 1);
+    }
+    summary_free(&sum);
+    stacks_free(&sk);
+    stream_free(&st);
+}
+
+/* ---- flame graph ---- */
+
+static char *
+svg_of(const char *text, const char *title)
+{
+    struct stream st;
+    struct stacks sk;
+    struct flame_options fo = {title, "merged", 1};
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+
+    load(&st, text);
+    stacks_init(&sk, MODE_MERGED, true);
+    stacks_build(&sk, &st);
+    flamegraph_write(&sk, &fo, f);
+    fclose(f);
+    stacks_free(&sk);
+    stream_free(&st);
+    return out;
+}
+
+static void
+test_svg_escaping(void)
+{
+    const char *text =
+        "S\t1\tok\tn1\n"
+        "N\t1\t<script>alert('x')</script>&\xff\t\n"
+        "T\t1\t\"q\"\n";
+    char *out = svg_of(text, "<b>title</b>");
+    CHECK(strstr(out, "<script>") == NULL);
+    CHECK(strstr(out, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
+                      "&amp;\xef\xbf\xbd (1 samples, 100.00%)</title>")
+          != NULL);
+    CHECK(strstr(out, "&quot;q&quot; (tid 1)") != NULL);
+    CHECK(strstr(out, "&lt;b&gt;title&lt;/b&gt;") != NULL);
+    CHECK(strstr(out, "\xff") == NULL);
+    CHECK(strstr(out, "1 samples, mode merged") != NULL);
+    CHECK(strstr(out, "</svg>\n") != NULL);
+    free(out);
+
+    out = svg_of("", "empty");
+    CHECK(strstr(out, "no samples") != NULL);
+    CHECK(strstr(out, "</svg>\n") != NULL);
+    free(out);
+}
+
+static void
+test_svg_layout(void)
+{
+    /* Of 2000 samples: "tiny" has 2 (0.1%: drawn), "speck" 1 (0.05%:
+       not drawn, but still counted in its parent). */
+    struct strbuf in = STRBUF_INIT;
+    for (int i = 0; i < 1997; i++) {
+        sb_append_str(&in, "S\t1\tok\tn1\n");
+    }
+    sb_append_str(&in, "S\t1\tok\tn2\nS\t1\tok\tn3\nS\t1\tok\tn3\n"
+                       "N\t1\tbig\t\nN\t2\tspeck\t\nN\t3\ttiny\t\n"
+                       "T\t1\tmain\n");
+    char *out = svg_of(sb_str(&in), "t");
+    CHECK(strstr(out, "<title>big (1997 samples, 99.85%)") != NULL);
+    CHECK(strstr(out, "<title>tiny (2 samples, 0.10%)") != NULL);
+    CHECK(strstr(out, "speck") == NULL);
+    CHECK(strstr(out, "<title>main (tid 1) (2000 samples, 100.00%)")
+          != NULL);
+    CHECK(strstr(out, "<title>all (2000 samples, 100.00%)") != NULL);
+    CHECK(strstr(out, "id=\"root\" data-x=\"0\" data-w=\"2000\"") != NULL);
+    free(out);
+    sb_free(&in);
+}
+
+/* ---- runner ---- */
+
+struct test {
+    const char *name;
+    void (*fn)(void);
+};
+
+static const struct test TESTS[] = {
+    {"xml_escape", test_xml_escape},
+    {"invalid_utf8", test_invalid_utf8},
+    {"terminal_escape", test_terminal_escape},
+    {"folded_escape", test_folded_escape},
+    {"utf8_counting", test_utf8_counting},
+    {"numbers", test_numbers},
+    {"tokens", test_tokens},
+    {"stream_lines", test_stream_lines},
+    {"long_line", test_long_line},
+    {"modes", test_modes},
+    {"late_dictionaries", test_late_dictionaries},
+    {"status_markers", test_status_markers},
+    {"folded_sorting", test_folded_sorting},
+    {"summary_recursion", test_summary_recursion},
+    {"summary_python_mode", test_summary_python_mode},
+    {"svg_escaping", test_svg_escaping},
+    {"svg_layout", test_svg_layout},
+};
+
+int
+main(void)
+{
+    int passed = 0;
+    int failed = 0;
+
+    for (size_t i = 0; i < sizeof(TESTS) / sizeof(TESTS[0]); i++) {
+        int before = checks_failed;
+        TESTS[i].fn();
+        if (checks_failed == before) {
+            passed++;
+        }
+        else {
+            failed++;
+            fprintf(stderr, "FAILED: %s\n", TESTS[i].name);
+        }
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

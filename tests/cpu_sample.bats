@@ -1,0 +1,133 @@
+#!/usr/bin/env bats
+# cpu-sample.sh end to end: real stap runs in the QEMU guest against
+# Debian's python3.11, asserting on the profiles they produce.
+load helpers
+
+CS() { "$ROOT/scripts/cpu-sample.sh" "$@"; }
+
+@test "busy loop: the hot function carries >= 80% of samples, at busy.py:12" {
+    p="$BATS_TEST_TMPDIR/busy"
+    run CS -c "$PY $ROOT/examples/busy.py 10" -o "$p"
+    echo "$output" | tail -25
+    [ "$status" -eq 0 ]
+    [ -s "$p.folded" ] && [ -s "$p.svg" ] && [ -s "$p.raw" ]
+    share=$(folded_share "$p.folded" 'hot_loop \([^)]*/examples/busy\.py:12\)')
+    echo "hot_loop at busy.py:12: $share%"
+    [ "$share" -ge 80 ]
+    # the summary names it with its hot line; stderr counts the samples
+    echo "$output" | grep -E '^ +[0-9.]+ +[0-9.]+ +[0-9]+ +12 +hot_loop \(.*busy\.py\)'
+    echo "$output" | grep -E '^pyscope: [0-9]+ samples \(ok [0-9]+'
+    # folded format: root first, "frames count"
+    head -n 1 "$p.folded" | grep -E '^python3\.11 \(tid [0-9]+\);_start;.* [0-9]+$'
+    # the flame graph is well-formed XML that names the function
+    xmllint --noout "$p.svg"
+    grep -q 'hot_loop (' "$p.svg"
+    cp "$p.raw" "$BATS_FILE_TMPDIR/busy.raw"
+}
+
+@test "busy loop: --mode python and --mode native from the same samples" {
+    raw="$BATS_FILE_TMPDIR/busy.raw"
+    [ -s "$raw" ]
+    "$ROOT/build/pyscope-report" --mode python --folded "$BATS_TEST_TMPDIR/py.folded" "$raw" >/dev/null
+    "$ROOT/build/pyscope-report" --mode native --folded "$BATS_TEST_TMPDIR/nat.folded" "$raw" >/dev/null
+    # python mode: only Python frames (and markers) under the thread root
+    grep -E '^python3\.11 \(tid [0-9]+\);<module> \([^;]*busy\.py:2[0-9]\);main \([^;]*\);hot_loop ' "$BATS_TEST_TMPDIR/py.folded"
+    ! grep -q '_PyEval_EvalFrameDefault\|_start' "$BATS_TEST_TMPDIR/py.folded"
+    # native mode: the interpreter loop itself, no Python frames
+    grep -q ';_PyEval_EvalFrameDefault' "$BATS_TEST_TMPDIR/nat.folded"
+    ! grep -q 'hot_loop' "$BATS_TEST_TMPDIR/nat.folded"
+}
+
+@test "C callback: sorted()'s native frames sit between the caller and the key function" {
+    p="$BATS_TEST_TMPDIR/cb"
+    run CS -c "$PY $ROOT/examples/callback.py 6" -o "$p"
+    echo "$output" | tail -20
+    [ "$status" -eq 0 ]
+    # root first: caller (line 20) ; native frames incl. builtin_sorted ; slow_key (line 13)
+    re='caller \([^;]*callback\.py:20\);([^;(]*;)*[^;(]*sorted[^;(]*;([^;(]*;)*slow_key \([^;]*callback\.py:1[0-4]\)'
+    grep -E "$re" "$p.folded" | head -n 3
+    share=$(folded_share "$p.folded" "$re")
+    echo "caller->sorted->slow_key: $share%"
+    [ "$share" -ge 50 ]
+    # and never the other way round
+    ! grep -E 'slow_key \([^;]*\);.*caller \(' "$p.folded"
+}
+
+@test "two threads: each hot function under its own thread" {
+    p="$BATS_TEST_TMPDIR/thr"
+    run CS -c "$PY $ROOT/examples/threads.py 6" -o "$p"
+    echo "$output" | tail -20
+    [ "$status" -eq 0 ]
+    ta=$(grep 'spin_alpha (' "$p.folded" | sed -n 's/^python3\.11 (tid \([0-9]*\)).*/\1/p' | sort -u)
+    tb=$(grep 'spin_beta (' "$p.folded" | sed -n 's/^python3\.11 (tid \([0-9]*\)).*/\1/p' | sort -u)
+    echo "alpha tids: $ta / beta tids: $tb"
+    [ "$(echo "$ta" | wc -w)" -eq 1 ]
+    [ "$(echo "$tb" | wc -w)" -eq 1 ]
+    [ "$ta" != "$tb" ]
+    [ "$(folded_share "$p.folded" 'spin_alpha \(')" -ge 15 ]
+    [ "$(folded_share "$p.folded" 'spin_beta \(')" -ge 15 ]
+    ! grep -E 'spin_alpha.*spin_beta|spin_beta.*spin_alpha' "$p.folded"
+}
+
+@test "recursion 1000 deep: no hang, no error, truncated with a marker" {
+    p="$BATS_TEST_TMPDIR/rec"
+    run timeout 300 "$ROOT/scripts/cpu-sample.sh" -c "$PY $ROOT/examples/recursion.py 4" -o "$p"
+    echo "$output" | tail -20
+    [ "$status" -eq 0 ]
+    grep -E '\[truncated\];(dive \([^;]*recursion\.py:[0-9]+\);){100,}' "$p.folded" | head -c 300
+    [ "$(folded_share "$p.folded" '\[truncated\];(dive \([^;]*\);)+')" -ge 50 ]
+    echo "$output" | grep -E '^pyscope: .* [1-9][0-9]* truncated'
+}
+
+@test "samples before the interpreter is ready are counted, not fatal" {
+    p="$BATS_TEST_TMPDIR/early"
+    run CS -F 1000 -c "$PY -c pass" -o "$p"
+    echo "$output" | tail -20
+    [ "$status" -eq 0 ]
+    line=$(echo "$output" | grep -E '^pyscope: [0-9]+ samples')
+    nopy=$(echo "$line" | sed -n 's/.*no python state \([0-9]*\),.*/\1/p')
+    fault=$(echo "$line" | sed -n 's/.*read faults \([0-9]*\)).*/\1/p')
+    echo "no python state: $nopy, faults: $fault"
+    [ $((nopy + fault)) -gt 0 ]
+    grep -E '\[(no python state|python read fault)\] [0-9]+$' "$p.folded"
+    # later samples of the same run do carry Python frames
+    grep -q '<module> (' "$p.folded"
+}
+
+@test "-d SECONDS ends the run and still writes everything" {
+    p="$BATS_TEST_TMPDIR/dur"
+    start=$(date +%s)
+    run CS -d 4 -c "$PY $ROOT/examples/busy.py 300" -o "$p"
+    echo "$output" | tail -5
+    [ "$status" -eq 0 ]
+    [ $(( $(date +%s) - start )) -lt 150 ]
+    [ "$(folded_share "$p.folded" 'hot_loop \(')" -ge 30 ]
+}
+
+@test "bad input: one clear line and a non-zero exit" {
+    run CS
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]; echo "$output" | grep -q 'give -p PID or -c CMD'
+    run CS -c "/bin/sleep 1"
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]; echo "$output" | grep -q 'not a supported interpreter'
+    run CS -p 999999999
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]; echo "$output" | grep -q 'no process'
+    run CS -c "$PY -c pass" -F fast
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]
+    run CS -c "$PY -c pass" --mode weird
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]
+    run CS -c "$PY -c pass" -o /nonexistent/dir/x
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]
+    run CS -p $$ --vm
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]
+    run CS --bogus
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]
+}
+
+@test "-h documents every flag with an example" {
+    run CS -h
+    [ "$status" -eq 0 ]
+    for f in -p -c -F -d -o --mode --top --no-threads --vm --host; do
+        echo "$output" | grep -q -- "  $f"
+    done
+    echo "$output" | grep -q 'cpu-sample.sh -c'
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env bats
+# The runner and the SystemTap runtime fixes (real runs in the QEMU guest).
+load helpers
+
+setup_file() {
+    export RUNNER="$ROOT/scripts/pyscope-run"
+}
+
+@test "runtime fixes: detected from the kernel headers and applied to a copy only" {
+    PYSCOPE_ROOT=$ROOT PYSCOPE_BUILD=$ROOT/build
+    . "$ROOT/scripts/lib/common.sh"
+    k=$(pyscope_guest_kernel)
+    rt=$(pyscope_stap_runtime "$k")
+    [ "$rt" != /usr/share/systemtap/runtime ]
+    grep -q task_work_cancel_func "$rt/stp_task_work.c"
+    grep -q 'define user_addr_max() TASK_SIZE_MAX' "$rt/linux/addr-map.c"
+    ! grep -q task_work_cancel_func /usr/share/systemtap/runtime/stp_task_work.c
+    ! grep -q 'define user_addr_max() TASK_SIZE_MAX' /usr/share/systemtap/runtime/linux/addr-map.c
+}
+
+@test "runtime fix works: a sampled user stack has frames and @cast reads _PyRuntime" {
+    run "$RUNNER" -c "$PY $ROOT/examples/busy.py 2" -- -d "$PY" --ldd -e '
+        global deepest, casts
+        probe perf.sw.cpu_clock.sample(10000000) {
+            if (pid() != target()) next
+            n = 0
+            for (i = 0; i < 50; i++) { try { if (ustack(i) == 0) break } catch { break }; n++ }
+            if (n > deepest) deepest = n
+            try {
+                if (@cast(&@var("_PyRuntime", "/usr/bin/python3.11"), "_PyRuntimeState",
+                          "/usr/bin/python3.11")->initialized == 1) casts++
+            } catch { }
+        }
+        probe end { printf("deepest=%d casts=%d\n", deepest, casts) }'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    d=$(echo "$output" | sed -n 's/^deepest=\([0-9]*\) .*/\1/p')
+    c=$(echo "$output" | sed -n 's/.* casts=\([0-9]*\)$/\1/p')
+    [ "$d" -gt 5 ]
+    [ "$c" -gt 10 ]
+}
+
+@test "runner: stap's output alone reaches stdout; -o FILE lands on the host; cached module" {
+    out="$BATS_TEST_TMPDIR/out.txt"
+    run "$RUNNER" -v -o "$out" -c "/bin/true" -- -e 'probe begin { println("pyscope-hello") }'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(cat "$out")" = "pyscope-hello" ]
+    # the same script again: SystemTap's cache, no recompilation
+    run "$RUNNER" -v -c "/bin/true" -- -e 'probe begin { println("pyscope-hello") }'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(echo "$output" | grep -v '^pyscope-run:')" = "pyscope-hello" ]
+    echo "$output" | grep -q 'module from the cache'
+}
+
+@test "runner: the exit status is stap's" {
+    run "$RUNNER" -- -e 'probe begin { error("deliberate failure") }'
+    echo "$output"
+    [ "$status" -ne 0 ]
+    echo "$output" | grep -q 'deliberate failure'
+}
+
+@test "runner: Ctrl-C stops the run and end probes still report" {
+    out="$BATS_TEST_TMPDIR/int.txt"
+    # bats starts background jobs with SIGINT ignored; give it back, as a
+    # terminal's foreground job has it
+    python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
+        "$RUNNER" -o "$out" -c "/bin/sleep 120" -- -e '
+        probe begin { println("began") }
+        probe end { println("ended cleanly") }' 2>"$BATS_TEST_TMPDIR/err" &
+    pid=$!
+    for i in $(seq 1 120); do grep -q began "$out" 2>/dev/null && break; sleep 1; done
+    grep -q began "$out"
+    kill -INT "$pid"
+    start=$(date +%s)
+    wait "$pid" || true
+    [ $(( $(date +%s) - start )) -lt 60 ]
+    grep -q 'ended cleanly' "$out"
+}
+
+@test "runner: -p PID in guest mode is refused in one line" {
+    run "$RUNNER" --vm -p $$ -- -e 'probe begin { exit() }'
+    [ "$status" -ne 0 ]
+    [ "${#lines[@]}" -eq 1 ]
+    echo "$output" | grep -q 'cannot reach a host process'
+}
+
+@test "runner: bad input gets one line and a non-zero exit" {
+    run "$RUNNER"
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]
+    run "$RUNNER" -p abc -- -e 'probe begin { exit() }'
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]
+}
