@@ -132,6 +132,9 @@ lost=$(sed -n -e 's/.*There were \([0-9]*\) transport failures.*/\1/p' \
     -e 's/.*skipped probes: \([0-9]*\).*/\1/p' "$errlog" | awk '{s += $1} END {print s + 0}')
 printf 'X\tlost\t%s\n' "$lost" >> "$raw"
 
+if grep -q 'probe overhead.*exceeded threshold' "$errlog"; then
+    pyscope_note "stopped early: sampling took more than half a CPU (SystemTap's overload guard); try a lower -F"
+fi
 if ! grep -q '^S' "$raw"; then
     pyscope_die "no samples were taken (stap exit $rc); see the messages above"
 fi

@@ -7,18 +7,20 @@ CS() { "$ROOT/scripts/cpu-sample.sh" "$@"; }
 
 @test "busy loop: the hot function carries >= 80% of samples, at busy.py:12" {
     p="$BATS_TEST_TMPDIR/busy"
-    run CS -c "$PY $ROOT/examples/busy.py 10" -o "$p"
+    run CS -c "$PY $ROOT/examples/busy.py 12" -o "$p"
     echo "$output" | tail -25
     [ "$status" -eq 0 ]
     [ -s "$p.folded" ] && [ -s "$p.svg" ] && [ -s "$p.raw" ]
-    share=$(folded_share "$p.folded" 'hot_loop \([^)]*/examples/busy\.py:12\)')
-    echo "hot_loop at busy.py:12: $share%"
+    share=$(folded_share "$p.folded" ';hot_loop \([^)]*/examples/busy\.py:1[0-3]\)')
+    at12=$(folded_share "$p.folded" ';hot_loop \([^)]*/examples/busy\.py:12\)')
+    echo "hot_loop: $share%, at busy.py:12: $at12%"
     [ "$share" -ge 80 ]
+    [ "$at12" -ge 70 ]
     # the summary names it with its hot line; stderr counts the samples
     echo "$output" | grep -E '^ +[0-9.]+ +[0-9.]+ +[0-9]+ +12 +hot_loop \(.*busy\.py\)'
     echo "$output" | grep -E '^pyscope: [0-9]+ samples \(ok [0-9]+'
     # folded format: root first, "frames count"
-    head -n 1 "$p.folded" | grep -E '^python3\.11 \(tid [0-9]+\);_start;.* [0-9]+$'
+    head -n 1 "$p.folded" | grep -E '^python3\.11 \(tid [0-9]+\);([^;]+;)+hot_loop \([^;]+\);.* [0-9]+$'
     # the flame graph is well-formed XML that names the function
     xmllint --noout "$p.svg"
     grep -q 'hot_loop (' "$p.svg"
@@ -81,7 +83,7 @@ CS() { "$ROOT/scripts/cpu-sample.sh" "$@"; }
 
 @test "samples before the interpreter is ready are counted, not fatal" {
     p="$BATS_TEST_TMPDIR/early"
-    run CS -F 1000 -c "$PY -c pass" -o "$p"
+    run CS -F 400 -c "$PY -c pass" -o "$p"
     echo "$output" | tail -20
     [ "$status" -eq 0 ]
     line=$(echo "$output" | grep -E '^pyscope: [0-9]+ samples')
@@ -127,7 +129,7 @@ CS() { "$ROOT/scripts/cpu-sample.sh" "$@"; }
     run CS -h
     [ "$status" -eq 0 ]
     for f in -p -c -F -d -o --mode --top --no-threads --vm --host; do
-        echo "$output" | grep -q -- "  $f"
+        echo "$output" | grep -qE -- "^  (.*[ ,])?$f([ ,]|$)"
     done
     echo "$output" | grep -q 'cpu-sample.sh -c'
 }
