@@ -7,13 +7,32 @@ CC ?= gcc
 CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE
 BUILD ?= build
 
+PYTHON ?= /usr/bin/python3.11
+PYEXT_DIR := $(BUILD)/py
+PYEXT := $(PYEXT_DIR)/pyscope/_pyscope$(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))' 2>/dev/null)
+PYEXT_SRC := $(wildcard runtime/pyscope/*.c runtime/pyscope/*.h) \
+	runtime/pyscope/setup.py runtime/pyscope/pyscope/__init__.py
+
 REPORT_SRC := $(wildcard runtime/report/*.c)
 REPORT_HDR := $(wildcard runtime/report/*.h)
 REPORT_LIB_SRC := $(filter-out runtime/report/main.c,$(REPORT_SRC))
 
-.PHONY: all check test-c demo deps clean
+.PHONY: all check test-c demo deps bench clean
 
-all: $(BUILD)/pyscope-report
+all: $(BUILD)/pyscope-report $(PYEXT) tapsets/pyscope_runtime.stpm
+
+# The scope-painting extension, with its DWARF (the tapsets read its label
+# table through it).  PYTHONPATH=build/py makes `import pyscope` find it.
+$(PYEXT): $(PYEXT_SRC)
+	@mkdir -p $(PYEXT_DIR)
+	cd runtime/pyscope && $(PYTHON) setup.py -q build_ext \
+		--build-lib $(abspath $(PYEXT_DIR)) --build-temp $(abspath $(BUILD))/pyext-tmp
+	cp runtime/pyscope/pyscope/__init__.py $(PYEXT_DIR)/pyscope/__init__.py
+	@touch $@
+
+# Which shared object holds the label table, for tapsets/labels.stp.
+tapsets/pyscope_runtime.stpm: $(PYEXT) Makefile
+	scripts/lib/runtime-stpm.sh $(abspath $(PYEXT)) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/pyscope-report: $(REPORT_SRC) $(REPORT_HDR)
 	@mkdir -p $(BUILD)
@@ -35,5 +54,9 @@ demo: all
 deps:
 	scripts/install-deps.sh
 
+# Ratios against baselines measured in the same run (never a timed test).
+bench: all
+	PYTHONPATH=$(PYEXT_DIR) $(PYTHON) runtime/pyscope/bench.py
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) tapsets/pyscope_runtime.stpm

@@ -8,8 +8,8 @@ PYSCOPE_PROG=cpu-sample
 usage() {
     cat <<'EOF'
 usage: cpu-sample.sh (-p PID | -c CMD) [-F HZ] [-d SECONDS] [-o PREFIX]
-                     [--mode merged|python|native] [--top N] [--no-threads]
-                     [--vm | --host]
+                     [--mode merged|python|native] [--labels off|split|join]
+                     [--children] [--top N] [--no-threads] [--vm | --host]
 
 Sample where a Python process spends its CPU time, with native (C) and
 Python frames in one stack, and write:
@@ -30,6 +30,13 @@ samples were taken, lost or failed goes to stderr.
   -o PREFIX       output prefix (default: cpu-profile)
   --mode M        merged (default): C and Python frames interleaved;
                   python: Python frames only; native: C frames only
+  --labels L      frame labels painted with pyscope's runtime
+                  (runtime/pyscope): off (default); split: a painted frame's
+                  label becomes a frame of its own, so the same code under
+                  different labels is separate; join: also report the CPU
+                  of each label (the painted frame and all it called), to
+                  stdout and PREFIX.labels.csv
+  --children      sample the target's child processes too (with -c)
   --top N         rows in the summary (default 15, 0 for none)
   --no-threads    do not put each thread under its own root frame
   --vm, --host    force the QEMU guest or the host kernel (default: host
@@ -43,6 +50,7 @@ EOF
 }
 
 pid="" cmd="" hz=99 secs=0 prefix=cpu-profile mode=merged top=15 threads=""
+labels=off children=0
 runner_mode=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -53,6 +61,9 @@ while [ $# -gt 0 ]; do
         -o) [ $# -ge 2 ] || pyscope_die "-o needs a prefix"; prefix=$2; shift 2 ;;
         --mode) [ $# -ge 2 ] || pyscope_die "--mode needs a value"; mode=$2; shift 2 ;;
         --mode=*) mode=${1#--mode=}; shift ;;
+        --labels) [ $# -ge 2 ] || pyscope_die "--labels needs a value"; labels=$2; shift 2 ;;
+        --labels=*) labels=${1#--labels=}; shift ;;
+        --children) children=1; shift ;;
         --top) [ $# -ge 2 ] || pyscope_die "--top needs a number"; top=$2; shift 2 ;;
         --no-threads) threads=--no-threads; shift ;;
         --vm) runner_mode=--vm; shift ;;
@@ -68,6 +79,7 @@ case "$hz" in *[!0-9]*|"") pyscope_die "-F needs a whole number of Hz, got '$hz'
 [ "$hz" -ge 1 ] && [ "$hz" -le 10000 ] || pyscope_die "-F must be 1..10000 Hz, got $hz"
 case "$secs" in *[!0-9]*|"") pyscope_die "-d needs whole seconds, got '$secs'" ;; esac
 case "$mode" in merged|python|native) ;; *) pyscope_die "--mode must be merged, python or native, got '$mode'" ;; esac
+case "$labels" in off|split|join) ;; *) pyscope_die "--labels must be off, split or join, got '$labels'" ;; esac
 case "$top" in *[!0-9]*|"") pyscope_die "--top needs a number, got '$top'" ;; esac
 outdir=$(dirname -- "$prefix")
 [ -d "$outdir" ] && [ -w "$outdir" ] || pyscope_die "cannot write into $outdir"
@@ -81,24 +93,23 @@ else
     pyscope_check_cmd "$cmd"
 fi
 
+# The report tool, the runtime and its tapset macro file (quick when built).
 report=$PYSCOPE_BUILD/pyscope-report
-if [ ! -x "$report" ]; then
-    make -s -C "$PYSCOPE_ROOT" BUILD="$PYSCOPE_BUILD" all >&2 ||
-        pyscope_die "cannot build $report"
-fi
+make -s -C "$PYSCOPE_ROOT" BUILD="$PYSCOPE_BUILD" all >&2 ||
+    pyscope_die "cannot build pyscope (make failed)"
 
 # stap arguments: tapsets, unwind data for the target, transport buffer.
 # User input reaches stap only as separate argv words, never inside script text.
-set -- -I "$PYSCOPE_ROOT/tapsets" -s 32
-while IFS= read -r a; do set -- "$@" "$a"; done <<EOF
-$(pyscope_stap_target_args)
-EOF
+errlog=$(mktemp "${TMPDIR:-/tmp}/cpu-sample.XXXXXX") || pyscope_die "cannot create a temporary file"
+trap 'rm -f "$errlog"; rm -rf "${PYSCOPE_TAPSET_TMP:-}"' EXIT
+pyscope_stap_tapset_args > "$errlog"
+pyscope_stap_target_args >> "$errlog"
+set -- -s 32
+while IFS= read -r a; do set -- "$@" "$a"; done < "$errlog"
 period=$((1000000000 / hz))
-set -- "$@" "$PYSCOPE_ROOT/scripts/cpu-sample.stp" "$period" "$secs"
+set -- "$@" "$PYSCOPE_ROOT/scripts/cpu-sample.stp" "$period" "$secs" "$children"
 
 raw=$prefix.raw
-errlog=$(mktemp "${TMPDIR:-/tmp}/cpu-sample.XXXXXX")
-trap 'rm -f "$errlog"' EXIT
 # Ctrl-C: the runner (or stap) stops the run and its end probe still runs;
 # this script goes on to write the report from what was collected.
 trap 'pyscope_note "interrupted: writing what was collected"' INT TERM
@@ -138,7 +149,10 @@ fi
 if ! grep -q '^S' "$raw"; then
     pyscope_die "no samples were taken (stap exit $rc); see the messages above"
 fi
-"$report" --mode "$mode" --top "$top" $threads --folded "$prefix.folded" \
-    --svg "$prefix.svg" --title "pyscope CPU profile: ${cmd:-PID $pid}" "$raw" ||
+set -- --mode "$mode" --top "$top" --labels "$labels" --folded "$prefix.folded" \
+    --svg "$prefix.svg" --title "pyscope CPU profile: ${cmd:-PID $pid}"
+[ -z "$threads" ] || set -- "$@" --no-threads
+[ "$labels" != join ] || set -- "$@" --labels-csv "$prefix.labels.csv"
+"$report" "$@" "$raw" ||
     pyscope_die "pyscope-report failed"
 exit "$rc"

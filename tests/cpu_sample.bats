@@ -20,7 +20,7 @@ CS() { "$ROOT/scripts/cpu-sample.sh" "$@"; }
     echo "$output" | grep -E '^ +[0-9.]+ +[0-9.]+ +[0-9]+ +12 +hot_loop \(.*busy\.py\)'
     echo "$output" | grep -E '^pyscope: [0-9]+ samples \(ok [0-9]+'
     # folded format: root first, "frames count"
-    head -n 1 "$p.folded" | grep -E '^python3\.11 \(tid [0-9]+\);([^;]+;)+hot_loop \([^;]+\);.* [0-9]+$'
+    head -n 1 "$p.folded" | grep -E '^python3\.11 \(tid [0-9]+\);([^;]+;)+hot_loop \([^;]+\)(;.*)? [0-9]+$'
     # the flame graph is well-formed XML that names the function
     xmllint --noout "$p.svg"
     grep -q 'hot_loop (' "$p.svg"

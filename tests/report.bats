@@ -25,7 +25,8 @@ need_xmllint() {
     run "$REPORT" --help
     [ "$status" -eq 0 ]
     for flag in --mode --folded --svg --title --top --min-count \
-                --no-threads --help -h; do
+                --no-threads --labels --labels-csv off split join \
+                --help -h; do
         [[ "$output" == *"$flag"* ]] || { echo "missing $flag"; return 1; }
     done
 }
@@ -218,4 +219,185 @@ EOF
     [ "$status" -eq 0 ]
     [ "${stderr_lines[0]}" = "pyscope: 1 samples (ok 1, no python state 0, read faults 0), 0 lost, 0 truncated" ]
     [ "$(wc -l <"$OUT/f")" -eq 1 ]
+}
+
+# ---- frame labels (--labels, --labels-csv) ----
+
+# A labelled stream: compute (p3) under handle (p1, painted with label 7
+# or 8) under serve (p2); thread 100 of pid 100 and thread 200 of pid 200;
+# the B records come after the samples that use them.
+labelled_stream() {
+    printf 'S\t100\tok\tn10 p3:0 p1:4 l7 p2:8 e20 n30\n'
+    printf 'S\t100\tok\tn10 p3:0 p1:4 l7 p2:8 e20 n30\n'
+    printf 'S\t200\tok\tn10 p3:0 p1:4 l7 p2:8 e20 n30\n'
+    printf 'S\t200\tok\tn10 p3:0 p1:4 l8 p2:8 e20 n30\n'
+    printf 'S\t100\tok\tn10 l7 p2:8 e20 n30\n'
+    printf 'N\t10\tPyNumber_Add\t/usr/bin/python3\n'
+    printf 'N\t20\t_PyEval_EvalFrameDefault\t/usr/bin/python3\n'
+    printf 'N\t30\tmain\t/usr/bin/python3\n'
+    printf 'C\t1\thandle\ts.py\t10\nC\t2\tserve\ts.py\t30\nC\t3\tcompute\ts.py\t1\n'
+    printf 'L\t1\t4\t12\nL\t2\t8\t40\nL\t3\t0\t5\n'
+    printf 'B\t7\treq-42\n'
+    printf 'B\t8\t<script>alert("x")</script>;,=cmd\n'
+    printf 'T\t100\tpython3\t100\n'
+    printf 'T\t200\tworker\t200\n'
+}
+
+@test "labels: bad values are a one-line error and exit 2" {
+    labelled_stream >"$OUT/l.txt"
+    run --separate-stderr "$REPORT" --labels on "$OUT/l.txt"
+    [ "$status" -eq 2 ]
+    [ "${#stderr_lines[@]}" -eq 1 ]
+    [[ "$stderr" == *"'on'"* ]]
+    [ -z "$output" ]
+    run --separate-stderr "$REPORT" --labels
+    [ "$status" -eq 2 ]
+    [ "${#stderr_lines[@]}" -eq 1 ]
+    for how in "" --labels=off --labels=split; do
+        run --separate-stderr "$REPORT" $how --labels-csv "$OUT/x.csv" \
+            "$OUT/l.txt"
+        [ "$status" -eq 2 ]
+        [ "${#stderr_lines[@]}" -eq 1 ]
+        [[ "$stderr" == *"--labels join"* ]]
+        [ ! -e "$OUT/x.csv" ]
+    done
+}
+
+@test "labels off (the default) and join: stacks as without labels" {
+    labelled_stream >"$OUT/l.txt"
+    grep -v '^B' "$OUT/l.txt" | sed 's/ l[0-9]*//' >"$OUT/plain.txt"
+    "$REPORT" --folded "$OUT/plain.folded" --svg "$OUT/plain.svg" \
+        "$OUT/plain.txt" >"$OUT/plain.out" 2>"$OUT/plain.err"
+    "$REPORT" --folded "$OUT/off.folded" --svg "$OUT/off.svg" \
+        "$OUT/l.txt" >"$OUT/off.out" 2>"$OUT/off.err"
+    "$REPORT" --labels off --folded "$OUT/off2.folded" "$OUT/l.txt" \
+        >"$OUT/off2.out" 2>/dev/null
+    "$REPORT" --labels join --folded "$OUT/join.folded" \
+        --svg "$OUT/join.svg" "$OUT/l.txt" >"$OUT/join.out" 2>"$OUT/join.err"
+    cmp "$OUT/plain.folded" "$OUT/off.folded"
+    cmp "$OUT/plain.folded" "$OUT/off2.folded"
+    cmp "$OUT/plain.folded" "$OUT/join.folded"
+    cmp "$OUT/plain.svg" "$OUT/off.svg"
+    cmp "$OUT/plain.svg" "$OUT/join.svg"
+    cmp "$OUT/plain.out" "$OUT/off.out"
+    cmp "$OUT/plain.out" "$OUT/off2.out"
+    cmp "$OUT/plain.err" "$OUT/off.err"
+    cmp "$OUT/plain.err" "$OUT/join.err"
+    # join: the same summary first, then the label table
+    head -n "$(wc -l <"$OUT/plain.out")" "$OUT/join.out" |
+        cmp - "$OUT/plain.out"
+}
+
+@test "labels split: a label frame above each labelled Python frame" {
+    labelled_stream >"$OUT/l.txt"
+    run --separate-stderr "$REPORT" --labels split --folded "$OUT/f" \
+        "$OUT/l.txt"
+    [ "$status" -eq 0 ]
+    diff -u - "$OUT/f" <<'EOF'
+python3 (tid 100);main;serve (s.py:40);[label req-42];handle (s.py:12);compute (s.py:5);PyNumber_Add 2
+python3 (tid 100);main;serve (s.py:40);PyNumber_Add 1
+worker (tid 200);main;serve (s.py:40);[label <script>alert("x")</script>\x3b,=cmd];handle (s.py:12);compute (s.py:5);PyNumber_Add 1
+worker (tid 200);main;serve (s.py:40);[label req-42];handle (s.py:12);compute (s.py:5);PyNumber_Add 1
+EOF
+    # the summary has no label rows
+    [[ "$output" != *"label"* ]]
+    [ "${lines[1]}" = "  100.0   100.0        5         -  PyNumber_Add" ]
+    [ "${lines[5]}" = "    0.0    80.0        0         -  handle (s.py)" ]
+
+    run --separate-stderr "$REPORT" --labels split --mode python \
+        --no-threads --folded "$OUT/f" "$OUT/l.txt"
+    [ "$status" -eq 0 ]
+    diff -u - "$OUT/f" <<'EOF'
+serve (s.py:40);[label req-42];handle (s.py:12);compute (s.py:5) 3
+serve (s.py:40) 1
+serve (s.py:40);[label <script>alert("x")</script>\x3b,=cmd];handle (s.py:12);compute (s.py:5) 1
+EOF
+
+    run --separate-stderr "$REPORT" --labels split --mode native \
+        --no-threads --folded "$OUT/f" "$OUT/l.txt"
+    [ "$status" -eq 0 ]
+    diff -u - "$OUT/f" <<'EOF'
+main;_PyEval_EvalFrameDefault;PyNumber_Add 5
+EOF
+}
+
+@test "labels split: hostile labels escaped in the SVG" {
+    need_xmllint
+    labelled_stream >"$OUT/l.txt"
+    printf 'B\t9\t\e[2J\xff\xfe<\n' >>"$OUT/l.txt"
+    printf 'S\t100\tok\tp3:0 l9 p2:8\n' >>"$OUT/l.txt"
+    run --separate-stderr "$REPORT" --labels split --svg "$OUT/l.svg" \
+        "$OUT/l.txt"
+    [ "$status" -eq 0 ]
+    xmllint --noout "$OUT/l.svg"
+    run ! grep -q '<script>' "$OUT/l.svg"
+    run ! grep -q $'\e' "$OUT/l.svg"
+    iconv -f UTF-8 -t UTF-8 "$OUT/l.svg" >/dev/null
+    grep -qF '<title>[label &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;;,=cmd] (1 samples, 16.67%)</title>' "$OUT/l.svg"
+    grep -qF '<title>[label req-42] (2 samples, 33.33%)</title>' "$OUT/l.svg"
+    # label frames are blue-violet
+    grep -A1 -F '<title>[label req-42]' "$OUT/l.svg" |
+        grep -Eq 'fill="rgb\((1[6-9][0-9]|20[0-9]),1[2-5][0-9],2[1-5][0-9]\)"'
+}
+
+@test "labels join: per-label table after the summary, PROCS across pids" {
+    labelled_stream >"$OUT/l.txt"
+    # another thread of pid 100, and a thread without a pid (counts as
+    # its own process)
+    printf 'T\t101\tpython3\t100\n' >>"$OUT/l.txt"
+    printf 'S\t101\tok\tp3:0 p1:4 l7 p2:8\n' >>"$OUT/l.txt"
+    printf 'S\t300\tnopy\tn30\n' >>"$OUT/l.txt"
+    run --separate-stderr "$REPORT" --labels join --top 2 "$OUT/l.txt"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "  SELF%  TOTAL%  SAMPLES  HOT LINE  FUNCTION" ]
+    [ "${#lines[@]}" -eq 7 ]
+    [ "${lines[3]}" = "  SAMPLES      %  PROCS  LABEL" ]
+    [ "${lines[4]}" = "        4   57.1      2  req-42" ]
+    [ "${lines[5]}" = "        2   28.6      2  (no label)" ]
+    [ "${lines[6]}" = '        1   14.3      1  <script>alert("x")</script>;,=cmd' ]
+    # a blank line between the two tables
+    [[ "$output" == *$'\n\n  SAMPLES'* ]]
+
+    # --top 0: the label table alone
+    run --separate-stderr "$REPORT" --labels join --top 0 "$OUT/l.txt"
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 4 ]
+    [ "${lines[0]}" = "  SAMPLES      %  PROCS  LABEL" ]
+    [ "${lines[1]}" = "        4   57.1      2  req-42" ]
+}
+
+@test "labels join: innermost label, unknown ids, terminal-safe text" {
+    printf 'S\t1\tok\tp1:0 l2 p2:0 l1 p3:0\n' >"$OUT/n.txt"
+    printf 'S\t1\tok\tp1:0 l5 p3:0\n' >>"$OUT/n.txt"
+    printf 'S\t1\tok\tp1:0 l6 p3:0\n' >>"$OUT/n.txt"
+    printf 'S\t1\tok\tn1 l1 p3:0\n' >>"$OUT/n.txt"
+    printf 'B\t1\touter\nB\t2\tinner\nB\t6\tbad\e[31m\xff\n' >>"$OUT/n.txt"
+    run --separate-stderr "$REPORT" --labels join --top 0 "$OUT/n.txt"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *$'\e'* ]]
+    [ "${#lines[@]}" -eq 5 ]
+    [ "${lines[1]}" = "        1   25.0      1  (no label)" ]
+    [ "${lines[2]}" = "        1   25.0      1  ?5" ]
+    [ "${lines[3]}" = $'        1   25.0      1  bad\xef\xbf\xbd[31m\xef\xbf\xbd' ]
+    [ "${lines[4]}" = "        1   25.0      1  inner" ]
+    [[ "$output" != *"outer"* ]]
+}
+
+@test "labels join: CSV per label and pid, quoted, formulas defused" {
+    labelled_stream >"$OUT/l.txt"
+    printf 'B\t9\t=1+2\xff\nB\t10\t@x,"y"\n' >>"$OUT/l.txt"
+    printf 'S\t100\tok\tp3:0 l9 p2:8\n' >>"$OUT/l.txt"
+    printf 'S\t100\tok\tp3:0 l10 p2:8\n' >>"$OUT/l.txt"
+    run --separate-stderr "$REPORT" --labels join --top 0 \
+        --labels-csv "$OUT/l.csv" "$OUT/l.txt"
+    [ "$status" -eq 0 ]
+    diff -u - "$OUT/l.csv" <<'EOF'
+label,pid,samples,percent
+req-42,100,2,28.6
+req-42,200,1,14.3
+(no label),100,1,14.3
+"<script>alert(""x"")</script>;,=cmd",200,1,14.3
+'=1+2\xff,100,1,14.3
+"'@x,""y""",100,1,14.3
+EOF
 }

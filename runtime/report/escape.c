@@ -1,4 +1,5 @@
-/* escape.c - making arbitrary bytes safe for XML and for folded stacks. */
+/* escape.c - making arbitrary bytes safe for XML, terminals, folded
+   stacks and CSV. */
 #include "escape.h"
 
 #include <stdbool.h>
@@ -152,6 +153,48 @@ sb_append_folded(struct strbuf *sb, const char *s, size_t n)
         s = semicolon + 1;
     }
     sb_append(sb, s, (size_t)(end - s));
+}
+
+void
+sb_append_csv(struct strbuf *sb, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    struct strbuf text = STRBUF_INIT;
+    bool quote = false;
+
+    if (n > 0 && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL) {
+        sb_append_char(&text, '\'');
+    }
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t len = utf8_sequence(p + i, n - i, &cp);
+        if (len == 0 || cp == 0) {
+            sb_printf(&text, "\\x%02x", p[i]);
+            i++;
+            continue;
+        }
+        if (cp == '"' || cp == ',' || cp == '\r' || cp == '\n') {
+            quote = true;
+        }
+        sb_append(&text, s + i, len);
+        i += len;
+    }
+
+    if (!quote) {
+        sb_append(sb, sb_str(&text), text.len);
+    }
+    else {
+        const char *t = sb_str(&text);
+        sb_append_char(sb, '"');
+        for (size_t i = 0; i < text.len; i++) {
+            if (t[i] == '"') {
+                sb_append_char(sb, '"');
+            }
+            sb_append_char(sb, t[i]);
+        }
+        sb_append_char(sb, '"');
+    }
+    sb_free(&text);
 }
 
 size_t

@@ -1,4 +1,5 @@
-/* escape.h - making arbitrary bytes safe for XML and for folded stacks. */
+/* escape.h - making arbitrary bytes safe for XML, terminals, folded
+   stacks and CSV. */
 #ifndef PYSCOPE_ESCAPE_H
 #define PYSCOPE_ESCAPE_H
 
@@ -24,6 +25,13 @@ void sb_append_terminal(struct strbuf *sb, const char *s, size_t n);
 /* Append a frame name for a folded-stacks line: ';' becomes the four
    characters \x3b, everything else is copied as-is. */
 void sb_append_folded(struct strbuf *sb, const char *s, size_t n);
+
+/* Append s as one CSV field (RFC 4180): every byte that does not start a
+   well-formed UTF-8 sequence, and NUL, becomes the four characters \xNN;
+   a field that would start with = + - @ TAB or CR (a spreadsheet formula)
+   gets a ' in front; a field containing " , CR or LF is quoted, with its
+   quotes doubled. */
+void sb_append_csv(struct strbuf *sb, const char *s, size_t n);
 
 /* Number of characters in valid UTF-8 text. */
 size_t utf8_length(const char *s, size_t n);

@@ -157,7 +157,7 @@ hash_part(uint64_t hash, int which)
 }
 
 /* Python frames yellow/green, native frames orange/red, markers gray,
-   thread roots and the "all" root pale blue. */
+   labels purple, thread roots and the "all" root pale blue. */
 static void
 frame_color(enum frame_kind kind, const char *name, size_t len,
             char *buf, size_t size)
@@ -181,6 +181,11 @@ frame_color(enum frame_kind kind, const char *name, size_t len,
         break;
     case FRAME_MARKER:
         r = g = b = 170 + (int)(40 * v1);
+        break;
+    case FRAME_LABEL:
+        r = 160 + (int)(50 * v1);
+        g = 120 + (int)(40 * v2);
+        b = 215 + (int)(40 * v3);
         break;
     default:
         r = 180 + (int)(20 * v1);

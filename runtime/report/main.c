@@ -1,6 +1,7 @@
 /* pyscope-report - turn the raw sample stream of pyscope's SystemTap
  * script into a folded-stacks file, an interactive SVG flame graph, a
- * top-N summary (stdout) and a one-line sample count (stderr).
+ * top-N summary (stdout) and a one-line sample count (stderr); with
+ * --labels join also a per-label CPU table (stdout) and CSV.
  *
  * Why this exists: flamegraph.pl is not packaged in Debian 12, and nothing
  * that is packaged turns a folded file into a flame graph offline.  Doing
@@ -17,6 +18,7 @@
 
 #include "escape.h"
 #include "flamegraph.h"
+#include "labels.h"
 #include "stacks.h"
 #include "strbuf.h"
 #include "stream.h"
@@ -33,6 +35,8 @@ struct options {
     uint64_t top;
     uint64_t min_count;
     bool threads;
+    enum label_mode labels;
+    const char *labels_csv_path;
     const char *input_path;    /* NULL or "-": stdin */
 };
 
@@ -56,6 +60,16 @@ usage(FILE *out)
 "  --min-count N    leave stacks with fewer than N samples out of the\n"
 "                   folded file and the flame graph (default 1)\n"
 "  --no-threads     no per-thread root frames\n"
+"  --labels HOW     frame labels painted with pyscope's runtime: off\n"
+"                   (default) ignores them; split puts a \"[label TEXT]\"\n"
+"                   frame above each labelled Python frame (merged and\n"
+"                   python modes); join keeps the stacks as with off and\n"
+"                   prints the samples of each label (its innermost\n"
+"                   labelled frame and all it called) and the number of\n"
+"                   processes, after the summary.  A label without its B\n"
+"                   record reads ?ID\n"
+"  --labels-csv FILE  with --labels join: the same per label and pid, as\n"
+"                   CSV (label,pid,samples,percent)\n"
 "  -h, --help       show this help and exit\n", out);
 }
 
@@ -86,7 +100,9 @@ enum {
     OPT_TITLE,
     OPT_TOP,
     OPT_MIN_COUNT,
-    OPT_NO_THREADS
+    OPT_NO_THREADS,
+    OPT_LABELS,
+    OPT_LABELS_CSV
 };
 
 static void
@@ -100,6 +116,8 @@ parse_options(int argc, char **argv, struct options *opt)
         {"top", required_argument, NULL, OPT_TOP},
         {"min-count", required_argument, NULL, OPT_MIN_COUNT},
         {"no-threads", no_argument, NULL, OPT_NO_THREADS},
+        {"labels", required_argument, NULL, OPT_LABELS},
+        {"labels-csv", required_argument, NULL, OPT_LABELS_CSV},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}
     };
@@ -138,6 +156,15 @@ parse_options(int argc, char **argv, struct options *opt)
         case OPT_NO_THREADS:
             opt->threads = false;
             break;
+        case OPT_LABELS:
+            if (!label_mode_parse(optarg, &opt->labels)) {
+                bad_usage("--labels must be off, split or join, not",
+                          optarg);
+            }
+            break;
+        case OPT_LABELS_CSV:
+            opt->labels_csv_path = optarg;
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -154,6 +181,10 @@ parse_options(int argc, char **argv, struct options *opt)
     }
     if (optind + 1 < argc) {
         bad_usage("too many arguments, starting at", argv[optind + 1]);
+    }
+    if (opt->labels_csv_path != NULL && opt->labels != LABELS_JOIN) {
+        bad_usage("--labels join is needed for --labels-csv",
+                  opt->labels_csv_path);
     }
 }
 
@@ -253,6 +284,7 @@ main(int argc, char **argv)
     read_input(&opt, &st);
 
     stacks_init(&sk, opt.mode, opt.threads);
+    stacks_set_labels(&sk, opt.labels);
     stacks_build(&sk, &st);
 
     if (opt.folded_path) {
@@ -272,6 +304,20 @@ main(int argc, char **argv)
         summary_compute(&sk, &sum);
         summary_print(&sum, &sk, (size_t)opt.top, stdout);
         summary_free(&sum);
+    }
+    if (opt.labels == LABELS_JOIN) {
+        struct label_report rep;
+        label_report_compute(&st, &rep);
+        if (opt.labels_csv_path) {
+            FILE *f = open_output(opt.labels_csv_path);
+            int status = label_report_write_csv(&rep, f);
+            close_output(f, opt.labels_csv_path, status);
+        }
+        if (opt.top > 0) {
+            putchar('\n');
+        }
+        label_report_print(&rep, stdout);
+        label_report_free(&rep);
     }
     if (fflush(stdout) != 0) {
         fprintf(stderr, PROG ": error writing the summary\n");

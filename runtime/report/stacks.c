@@ -49,6 +49,12 @@ stacks_init(struct stacks *sk, enum mode mode, bool threads)
 }
 
 void
+stacks_set_labels(struct stacks *sk, enum label_mode labels)
+{
+    sk->labels = labels;
+}
+
+void
 stacks_free(struct stacks *sk)
 {
     intern_free(&sk->names);
@@ -161,6 +167,20 @@ python_frame(struct stacks *sk, const struct stream *st, uint64_t code,
     return id;
 }
 
+static uint32_t
+label_frame(struct stacks *sk, const struct stream *st, uint64_t id)
+{
+    struct strbuf name = STRBUF_INIT;
+
+    sb_append_str(&name, "[label ");
+    label_text(st, id, &name);
+    sb_append_char(&name, ']');
+    uint32_t frame = add_frame(sk, FRAME_LABEL, name.data, name.len,
+                               INTERN_NONE, -1);
+    sb_free(&name);
+    return frame;
+}
+
 static bool
 mode_keeps(enum mode mode, char token_kind)
 {
@@ -202,6 +222,8 @@ token_frame(struct stacks *sk, const struct stream *st, const char *s,
             break;
         case TOKEN_MARKER:
             id = marker_frame(sk, tok.text, tok.text_len);
+            break;
+        case TOKEN_LABEL:   /* never kept: see stacks_build */
             break;
         }
     }
@@ -269,6 +291,7 @@ stacks_build(struct stacks *sk, const struct stream *st)
 {
     struct id_list leaf_first = {NULL, 0, 0};
     struct id_list stack = {NULL, 0, 0};
+    bool split = sk->labels == LABELS_SPLIT && sk->mode != MODE_NATIVE;
 
     for (size_t i = 0; i < st->samples.count; i++) {
         const struct raw_sample *rs = &st->sample_info[i];
@@ -279,12 +302,24 @@ stacks_build(struct stacks *sk, const struct stream *st)
         const char *tok;
         size_t tok_len;
 
+        /* A label goes right after (leaf first) its Python frame, which
+           makes it that frame's parent. */
+        bool after_python = false;
         leaf_first.len = 0;
         while ((tok = token_next(&pos, end, &tok_len)) != NULL) {
+            if (split && tok[0] == 'l') {
+                struct token label;
+                if (after_python && token_parse(tok, tok_len, &label)) {
+                    id_push(&leaf_first, label_frame(sk, st, label.addr));
+                }
+                after_python = false;
+                continue;
+            }
             uint32_t id = token_frame(sk, st, tok, tok_len);
             if (id != INTERN_NONE) {
                 id_push(&leaf_first, id);
             }
+            after_python = tok[0] == 'p' && id != INTERN_NONE;
         }
 
         stack.len = 0;

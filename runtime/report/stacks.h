@@ -3,7 +3,8 @@
  * Every distinct frame name gets a frame id, every distinct function
  * (a Python frame name without its line number, or a native symbol) a
  * function id, and every distinct list of frame ids a stack index with a
- * sample count.
+ * sample count.  With --labels split, a labelled Python frame gets a
+ * "[label TEXT]" parent frame (merged and python modes).
  */
 #ifndef PYSCOPE_STACKS_H
 #define PYSCOPE_STACKS_H
@@ -14,6 +15,7 @@
 #include <stdio.h>
 
 #include "intern.h"
+#include "labels.h"
 #include "stream.h"
 
 enum mode {
@@ -26,7 +28,8 @@ enum frame_kind {
     FRAME_THREAD,  /* "<comm> (tid <tid>)" root */
     FRAME_PYTHON,
     FRAME_NATIVE,
-    FRAME_MARKER
+    FRAME_MARKER,
+    FRAME_LABEL    /* "[label TEXT]", parent of a labelled Python frame */
 };
 
 #define MARKER_NO_PYTHON "[no python state]"
@@ -42,6 +45,7 @@ struct frame {
 struct stacks {
     enum mode mode;
     bool threads;
+    enum label_mode labels;    /* LABELS_OFF unless stacks_set_labels */
 
     struct intern names;       /* key: kind byte + frame name */
     struct frame *frames;
@@ -75,6 +79,9 @@ const char *mode_name(enum mode mode);
 
 void stacks_init(struct stacks *sk, enum mode mode, bool threads);
 void stacks_free(struct stacks *sk);
+
+/* Only LABELS_SPLIT changes the stacks; call before stacks_build. */
+void stacks_set_labels(struct stacks *sk, enum label_mode labels);
 
 /* Resolve every sample of the stream (call once, after reading). */
 void stacks_build(struct stacks *sk, const struct stream *st);

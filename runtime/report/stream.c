@@ -27,17 +27,23 @@ stream_free(struct stream *st)
     for (size_t i = 0; i < st->threads.count; i++) {
         free(st->thread_comms[i]);
     }
+    for (size_t i = 0; i < st->labels.count; i++) {
+        free(st->label_texts[i]);
+    }
     free(st->sample_info);
     free(st->native_symbols);
     free(st->code_infos);
     free(st->line_numbers);
     free(st->thread_comms);
+    free(st->thread_pids);
+    free(st->label_texts);
     free(st->counter_values);
     intern_free(&st->samples);
     intern_free(&st->natives);
     intern_free(&st->codes);
     intern_free(&st->lines);
     intern_free(&st->threads);
+    intern_free(&st->labels);
     intern_free(&st->counters);
     memset(st, 0, sizeof(*st));
 }
@@ -180,6 +186,9 @@ token_parse(const char *s, size_t len, struct token *tok)
         tok->text = s + 1;
         tok->text_len = len - 1;
         return true;
+    case 'l':
+        tok->kind = TOKEN_LABEL;
+        return parse_u64(s + 1, len - 1, &tok->addr);
     default:
         return false;
     }
@@ -333,22 +342,53 @@ parse_line_number(struct stream *st, const struct field *f, size_t n)
     st->line_numbers[idx] = line;
 }
 
+/* T<tid><comm>[<pid>]: a record without the pid keeps the one an
+   earlier record gave. */
 static void
 parse_thread(struct stream *st, const struct field *f, size_t n)
 {
     uint64_t tid;
+    uint64_t pid = THREAD_NO_PID;
 
-    if (n != 3 || !parse_u64(f[1].s, f[1].len, &tid)) {
+    if (n < 3 || n > 4 || !parse_u64(f[1].s, f[1].len, &tid)) {
+        return;
+    }
+    if (n == 4 && (!parse_u64(f[3].s, f[3].len, &pid)
+                   || pid == THREAD_NO_PID)) {
         return;
     }
     bool added;
     uint32_t idx = intern_add(&st->threads, &tid, sizeof(tid), &added);
     st->thread_comms = xgrow(st->thread_comms, &st->thread_cap,
                              st->threads.count, sizeof(char *));
+    st->thread_pids = xgrow(st->thread_pids, &st->thread_pid_cap,
+                            st->threads.count, sizeof(uint64_t));
     if (added) {
         st->thread_comms[idx] = NULL;
+        st->thread_pids[idx] = THREAD_NO_PID;
     }
     set_string(&st->thread_comms[idx], &f[2]);
+    if (pid != THREAD_NO_PID) {
+        st->thread_pids[idx] = pid;
+    }
+}
+
+static void
+parse_label(struct stream *st, const struct field *f, size_t n)
+{
+    uint64_t id;
+
+    if (n != 3 || !parse_u64(f[1].s, f[1].len, &id)) {
+        return;
+    }
+    bool added;
+    uint32_t idx = intern_add(&st->labels, &id, sizeof(id), &added);
+    st->label_texts = xgrow(st->label_texts, &st->label_cap,
+                            st->labels.count, sizeof(char *));
+    if (added) {
+        st->label_texts[idx] = NULL;
+    }
+    set_string(&st->label_texts[idx], &f[2]);
 }
 
 static int64_t
@@ -408,6 +448,9 @@ stream_parse_line(struct stream *st, const char *line, size_t len)
         break;
     case 'T':
         parse_thread(st, f, n);
+        break;
+    case 'B':
+        parse_label(st, f, n);
         break;
     case 'X':
         parse_counter(st, f, n);
@@ -469,6 +512,24 @@ stream_thread_comm(const struct stream *st, uint64_t tid)
 {
     uint32_t idx = intern_find(&st->threads, &tid, sizeof(tid));
     return idx == INTERN_NONE ? NULL : st->thread_comms[idx];
+}
+
+bool
+stream_thread_pid(const struct stream *st, uint64_t tid, uint64_t *pid)
+{
+    uint32_t idx = intern_find(&st->threads, &tid, sizeof(tid));
+    if (idx == INTERN_NONE || st->thread_pids[idx] == THREAD_NO_PID) {
+        return false;
+    }
+    *pid = st->thread_pids[idx];
+    return true;
+}
+
+const char *
+stream_label_text(const struct stream *st, uint64_t id)
+{
+    uint32_t idx = intern_find(&st->labels, &id, sizeof(id));
+    return idx == INTERN_NONE ? NULL : st->label_texts[idx];
 }
 
 int64_t

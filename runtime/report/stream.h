@@ -1,7 +1,7 @@
 /* stream.h - reading the raw line stream of the SystemTap script.
  *
  * Samples are counted per distinct (tid, status, tokens) text; the
- * dictionaries (N, C, L, T) and counters (X) are kept in hash tables.
+ * dictionaries (N, C, L, T, B) and counters (X) are kept in hash tables.
  * Nothing is resolved here, because dictionary lines may come after the
  * samples that use them.
  */
@@ -30,6 +30,8 @@ struct raw_sample {
     size_t tokens_off;   /* where the tokens start in the interned key */
 };
 
+#define THREAD_NO_PID UINT64_MAX
+
 struct code_info {
     char *qualname;
     char *filename;
@@ -54,7 +56,13 @@ struct stream {
 
     struct intern threads;         /* key: uint64_t tid */
     char **thread_comms;
+    uint64_t *thread_pids;         /* THREAD_NO_PID when not given */
     size_t thread_cap;
+    size_t thread_pid_cap;
+
+    struct intern labels;          /* key: uint64_t label id */
+    char **label_texts;
+    size_t label_cap;
 
     struct intern counters;        /* key: counter name */
     int64_t *counter_values;
@@ -68,12 +76,14 @@ enum token_kind {
     TOKEN_NATIVE,   /* n<hex> */
     TOKEN_EVAL,     /* e<hex> */
     TOKEN_PYTHON,   /* p<hexcode>:<lasti> */
-    TOKEN_MARKER    /* m<text> */
+    TOKEN_MARKER,   /* m<text> */
+    TOKEN_LABEL     /* l<decimal id>: label of the p token before it */
 };
 
 struct token {
     enum token_kind kind;
-    uint64_t addr;      /* native address or code object address */
+    uint64_t addr;      /* native address, code object address, or
+                           TOKEN_LABEL: the label id */
     int64_t lasti;      /* TOKEN_PYTHON only */
     const char *text;   /* TOKEN_MARKER only: the text after 'm' */
     size_t text_len;
@@ -95,6 +105,11 @@ const struct code_info *stream_code(const struct stream *st, uint64_t code);
 bool stream_line(const struct stream *st, uint64_t code, int64_t lasti,
                  int64_t *line);
 const char *stream_thread_comm(const struct stream *st, uint64_t tid);
+/* The pid of a T record's optional 4th field; false when not given. */
+bool stream_thread_pid(const struct stream *st, uint64_t tid,
+                       uint64_t *pid);
+/* The text of a B record (still escaped as the producer wrote it). */
+const char *stream_label_text(const struct stream *st, uint64_t id);
 int64_t stream_counter(const struct stream *st, const char *key);
 
 /* Find the next space-separated token in [*pos, end).  Returns its start

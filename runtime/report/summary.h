@@ -21,7 +21,7 @@ struct summary {
     uint64_t samples;
 };
 
-/* Thread roots and markers are not functions and are left out; a
+/* Thread roots, markers and labels are not functions and are left out; a
    sample's self time goes to its innermost function frame. */
 void summary_compute(const struct stacks *sk, struct summary *sum);
 

@@ -4,6 +4,8 @@
 #   pyscope_check_pid PID       the process exists and runs a Python we read
 #   pyscope_check_cmd CMD       the command's program is a Python we read
 #   pyscope_stap_target_args    stap -d/--ldd flags for the chosen target
+#   pyscope_stap_tapset_args    stap -I/-d flags for the tapsets and, when
+#                               the target loads one, pyscope's runtime
 # After either check, PYSCOPE_PYTHON is the interpreter ELF file.
 
 # The interpreters this version reads (DWARF-described 3.11, see
@@ -45,10 +47,12 @@ pyscope_check_cmd() {
     set -- $1
     set +f
     prog=$1
+    PYSCOPE_CMD_ENV=""
     while :; do
         case "$prog" in
-            env|*/env|nice|*/nice|taskset|*/taskset) shift; prog=${1:-} ;;
-            *=*) shift; prog=${1:-} ;;
+            env|*/env|nice|*/nice) shift; prog=${1:-} ;;
+            *=*) PYSCOPE_CMD_ENV="$PYSCOPE_CMD_ENV
+$prog"; shift; prog=${1:-} ;;
             *) break ;;
         esac
     done
@@ -67,4 +71,35 @@ pyscope_stap_target_args() {
     else
         printf -- '--ldd\n'
     fi
+}
+
+# The tapset directory and the runtime's shared object for the target.  The
+# tapsets name the runtime built by `make` (tapsets/pyscope_runtime.stpm);
+# a target that loads another copy (pip-installed elsewhere) gets a private
+# copy of the tapsets naming that one.
+pyscope_stap_tapset_args() {
+    dir=$PYSCOPE_ROOT/tapsets
+    so=""
+    if [ -n "${PYSCOPE_PID:-}" ]; then
+        so=$(awk '$6 ~ /\/pyscope\/_pyscope\.cpython-[^\/]*\.so$/ { print $6; exit }' \
+            "/proc/$PYSCOPE_PID/maps" 2>/dev/null)
+    else
+        so=$(printf '%s\n' "$PYSCOPE_CMD_ENV" | {
+            while IFS= read -r kv; do [ -z "$kv" ] || export "${kv?}"; done
+            "$PYSCOPE_PYTHON" -c 'import importlib.util as u; s = u.find_spec("pyscope._pyscope"); print(s.origin if s else "")' 2>/dev/null
+        })
+    fi
+    if [ -n "$so" ]; then
+        so=$(readlink -f -- "$so")
+        built=$(readlink -f -- "$PYSCOPE_BUILD/py/pyscope/$(basename -- "$so")" 2>/dev/null || true)
+        if [ "$so" != "$built" ]; then
+            dir=$(mktemp -d "${TMPDIR:-/tmp}/pyscope-tapsets.XXXXXX")
+            cp "$PYSCOPE_ROOT"/tapsets/*.stp "$PYSCOPE_ROOT"/tapsets/pyscope.stpm "$dir/"
+            "$PYSCOPE_ROOT/scripts/lib/runtime-stpm.sh" "$so" > "$dir/pyscope_runtime.stpm" ||
+                pyscope_die "cannot use the pyscope runtime at $so"
+            PYSCOPE_TAPSET_TMP=$dir
+        fi
+    fi
+    printf -- '-I\n%s\n' "$dir"
+    [ -z "$so" ] || printf -- '-d\n%s\n' "$so"
 }

@@ -15,6 +15,7 @@
 
 #include "escape.h"
 #include "flamegraph.h"
+#include "labels.h"
 #include "stacks.h"
 #include "strbuf.h"
 #include "stream.h"
@@ -56,9 +57,11 @@ load(struct stream *st, const char *text)
     fclose(f);
 }
 
-/* The folded output of text, as one string (caller frees). */
+/* The folded output of text with --labels labels, as one string (caller
+   frees). */
 static char *
-folded(const char *text, enum mode mode, bool threads, uint64_t min_count)
+folded_labels(const char *text, enum mode mode, bool threads,
+              uint64_t min_count, enum label_mode labels)
 {
     struct stream st;
     struct stacks sk;
@@ -68,12 +71,19 @@ folded(const char *text, enum mode mode, bool threads, uint64_t min_count)
 
     load(&st, text);
     stacks_init(&sk, mode, threads);
+    stacks_set_labels(&sk, labels);
     stacks_build(&sk, &st);
     stacks_write_folded(&sk, min_count, f);
     fclose(f);
     stacks_free(&sk);
     stream_free(&st);
     return out;
+}
+
+static char *
+folded(const char *text, enum mode mode, bool threads, uint64_t min_count)
+{
+    return folded_labels(text, mode, threads, min_count, LABELS_OFF);
 }
 
 static char *
@@ -622,6 +632,369 @@ test_svg_layout(void)
     sb_free(&in);
 }
 
+/* ---- frame labels ---- */
+
+static char *
+csv(const char *s, size_t n)
+{
+    struct strbuf sb = STRBUF_INIT;
+    sb_append_csv(&sb, s, n);
+    char *copy = strdup(sb_str(&sb));
+    sb_free(&sb);
+    return copy;
+}
+
+static void
+test_csv_escape(void)
+{
+    char *s = csv("req-42", 6);
+    CHECK_STR(s, "req-42");
+    free(s);
+    s = csv("", 0);
+    CHECK_STR(s, "");
+    free(s);
+    /* Quotes, commas, CR and LF make a quoted field, quotes doubled. */
+    s = csv("a,b", 3);
+    CHECK_STR(s, "\"a,b\"");
+    free(s);
+    s = csv("say \"hi\"", 8);
+    CHECK_STR(s, "\"say \"\"hi\"\"\"");
+    free(s);
+    s = csv("a\nb\rc", 5);
+    CHECK_STR(s, "\"a\nb\rc\"");
+    free(s);
+    /* Formulas are defused with a leading quote. */
+    s = csv("=cmd|' /C calc'!A0", 18);
+    CHECK_STR(s, "'=cmd|' /C calc'!A0");
+    free(s);
+    s = csv("+1", 2);
+    CHECK_STR(s, "'+1");
+    free(s);
+    s = csv("-1", 2);
+    CHECK_STR(s, "'-1");
+    free(s);
+    s = csv("@SUM(A1)", 8);
+    CHECK_STR(s, "'@SUM(A1)");
+    free(s);
+    s = csv("\tx", 2);
+    CHECK_STR(s, "'\tx");
+    free(s);
+    s = csv("\rx", 2);
+    CHECK_STR(s, "\"'\rx\"");
+    free(s);
+    s = csv("=a,\"b\"", 6);
+    CHECK_STR(s, "\"'=a,\"\"b\"\"\"");
+    free(s);
+    /* Only at the start; escaped text from the producer stays as-is. */
+    s = csv("a=b-c", 5);
+    CHECK_STR(s, "a=b-c");
+    free(s);
+    s = csv("a\\tb", 4);
+    CHECK_STR(s, "a\\tb");
+    free(s);
+    /* Invalid UTF-8 and NUL become \xNN; valid UTF-8 stays. */
+    s = csv("caf\xc3\xa9\xff\xc3", 7);
+    CHECK_STR(s, "caf\xc3\xa9\\xff\\xc3");
+    free(s);
+    s = csv("a\0b", 3);
+    CHECK_STR(s, "a\\x00b");
+    free(s);
+}
+
+static void
+test_label_records(void)
+{
+    struct token t;
+    uint64_t pid = 0;
+
+    CHECK(token_parse("l42", 3, &t) && t.kind == TOKEN_LABEL
+          && t.addr == 42);
+    CHECK(token_parse("l0", 2, &t) && t.kind == TOKEN_LABEL && t.addr == 0);
+    CHECK(!token_parse("l", 1, &t));
+    CHECK(!token_parse("lx", 2, &t));
+    CHECK(!token_parse("l0x1", 4, &t));
+    CHECK(!token_parse("l-1", 3, &t));
+
+    struct stream st;
+    load(&st,
+         "S\t1\tok\tp1:0 l3\n"
+         "B\t3\tfirst\n"
+         "B\t3\treq-42 \\t<&>;,\n"      /* last one wins */
+         "B\t4\t\n"
+         "B\tx\tbad id\n"
+         "B\t5\ttoo\tmany\n"
+         "T\t1\tpython3\t77\n"
+         "T\t2\tworker\n"
+         "T\t3\tt3\t30\n"
+         "T\t3\tt3-renamed\n"           /* keeps pid 30 */
+         "T\t4\tbad\tpid\n"            /* ignored */
+         "T\t5\ttoo\t1\tmany\n");      /* ignored */
+    CHECK_STR(stream_label_text(&st, 3), "req-42 \\t<&>;,");
+    CHECK_STR(stream_label_text(&st, 4), "");
+    CHECK(stream_label_text(&st, 5) == NULL);
+    CHECK(stream_label_text(&st, 6) == NULL);
+    CHECK(stream_thread_pid(&st, 1, &pid) && pid == 77);
+    CHECK_STR(stream_thread_comm(&st, 1), "python3");
+    CHECK(!stream_thread_pid(&st, 2, &pid));
+    CHECK_STR(stream_thread_comm(&st, 2), "worker");
+    CHECK(stream_thread_pid(&st, 3, &pid) && pid == 30);
+    CHECK_STR(stream_thread_comm(&st, 3), "t3-renamed");
+    CHECK(stream_thread_comm(&st, 4) == NULL);
+    CHECK(stream_thread_comm(&st, 5) == NULL);
+
+    struct strbuf sb = STRBUF_INIT;
+    label_text(&st, 3, &sb);
+    label_text(&st, 9, &sb);
+    CHECK_STR(sb_str(&sb), "req-42 \\t<&>;,?9");
+    sb_free(&sb);
+    stream_free(&st);
+
+    enum label_mode m = LABELS_OFF;
+    CHECK(label_mode_parse("split", &m) && m == LABELS_SPLIT);
+    CHECK(label_mode_parse("join", &m) && m == LABELS_JOIN);
+    CHECK(label_mode_parse("off", &m) && m == LABELS_OFF);
+    CHECK(!label_mode_parse("on", &m) && m == LABELS_OFF);
+    CHECK(!label_mode_parse("", &m));
+}
+
+static void
+test_innermost_label(void)
+{
+    struct {
+        const char *tokens;
+        bool found;
+        uint64_t id;
+    } cases[] = {
+        {"p1:0 l5", true, 5},
+        {"n1 p1:0 l5 p2:0 l6 e9 n3", true, 5},   /* innermost wins */
+        {"n1 p1:0 p2:0 l6 e9", true, 6},
+        {"n1 l5 p2:0", false, 0},                 /* after a native */
+        {"l5 p2:0", false, 0},                    /* after nothing */
+        {"p1:0 m[x] l5", false, 0},               /* after a marker */
+        {"p1 l5", false, 0},                      /* after a bad p */
+        {"p1:0 lx p2:0 l6", true, 6},             /* bad l: skipped */
+        {"p1:0 l5 l6", true, 5},
+        {"p1:0 n2 l5 p3:0 l6", true, 6},
+        {"", false, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *t = cases[i].tokens;
+        uint64_t id = 0;
+        bool found = innermost_label(t, t + strlen(t), &id);
+        CHECK(found == cases[i].found);
+        if (found != cases[i].found || (found && id != cases[i].id)) {
+            fprintf(stderr, "  innermost_label(\"%s\")\n", t);
+            CHECK(false);
+        }
+    }
+}
+
+/* Leaf first: compute (p3) under handle (p1, labelled 7) under serve
+   (p2) run by the eval frame e20 under main; the label record and the
+   others come after the samples. */
+static const char LABELLED[] =
+    "S\t100\tok\tn10 p3:0 p1:4 l7 p2:8 e20 n30\n"
+    "S\t100\tok\tn10 p3:0 p1:4 l7 p2:8 e20 n30\n"
+    "S\t100\tok\tn10 p3:0 p1:4 l8 p2:8 e20 n30\n"
+    "S\t100\tok\tn10 p3:0 p1:4 p2:8 e20 n30\n"
+    "N\t10\tPyNumber_Add\t\n"
+    "N\t20\t_PyEval_EvalFrameDefault\t\n"
+    "N\t30\tmain\t\n"
+    "C\t1\thandle\ts.py\t10\n"
+    "C\t2\tserve\ts.py\t30\n"
+    "C\t3\tcompute\ts.py\t1\n"
+    "L\t1\t4\t12\n"
+    "L\t2\t8\t40\n"
+    "L\t3\t0\t5\n"
+    "B\t7\treq-42\n"
+    "B\t8\ta;b\n"
+    "T\t100\tpython3\n";
+
+static void
+test_labels_split(void)
+{
+    char *out = folded_labels(LABELLED, MODE_MERGED, true, 1, LABELS_SPLIT);
+    CHECK_STR(out,
+              "python3 (tid 100);main;serve (s.py:40);[label req-42];"
+              "handle (s.py:12);compute (s.py:5);PyNumber_Add 2\n"
+              "python3 (tid 100);main;serve (s.py:40);[label a\\x3bb];"
+              "handle (s.py:12);compute (s.py:5);PyNumber_Add 1\n"
+              "python3 (tid 100);main;serve (s.py:40);"
+              "handle (s.py:12);compute (s.py:5);PyNumber_Add 1\n");
+    free(out);
+
+    out = folded_labels(LABELLED, MODE_PYTHON, false, 1, LABELS_SPLIT);
+    CHECK_STR(out,
+              "serve (s.py:40);[label req-42];handle (s.py:12);"
+              "compute (s.py:5) 2\n"
+              "serve (s.py:40);[label a\\x3bb];handle (s.py:12);"
+              "compute (s.py:5) 1\n"
+              "serve (s.py:40);handle (s.py:12);compute (s.py:5) 1\n");
+    free(out);
+
+    /* Native mode: no labels. */
+    out = folded_labels(LABELLED, MODE_NATIVE, false, 1, LABELS_SPLIT);
+    CHECK_STR(out, "main;_PyEval_EvalFrameDefault;PyNumber_Add 4\n");
+    free(out);
+
+    /* Off and join: as if there were no l tokens at all. */
+    out = folded_labels(LABELLED, MODE_MERGED, false, 1, LABELS_OFF);
+    CHECK_STR(out, "main;serve (s.py:40);handle (s.py:12);"
+                   "compute (s.py:5);PyNumber_Add 4\n");
+    free(out);
+    out = folded_labels(LABELLED, MODE_MERGED, false, 1, LABELS_JOIN);
+    CHECK_STR(out, "main;serve (s.py:40);handle (s.py:12);"
+                   "compute (s.py:5);PyNumber_Add 4\n");
+    free(out);
+
+    /* Nested labels; an unknown id; l tokens after anything but a p
+       token are ignored. */
+    const char *nested =
+        "S\t1\tok\tp3:0 l9 p1:0 l7 p2:0\n"
+        "S\t1\tok\tn1 l7 p2:0\n"
+        "S\t1\tok\tl7 p2:0 l8 l7\n"
+        "S\t1\tok\tm[x] l7 p2:0\n"
+        "C\t1\th\ts.py\t1\nC\t2\ts\ts.py\t1\nC\t3\tc\ts.py\t1\n"
+        "N\t1\tleaf\t\n"
+        "B\t7\tA\nB\t8\tB\n";
+    out = folded_labels(nested, MODE_MERGED, false, 1, LABELS_SPLIT);
+    CHECK_STR(out,
+              "[label B];s (s.py) 1\n"
+              "s (s.py);[label A];h (s.py);[label ?9];c (s.py) 1\n"
+              "s (s.py);[x] 1\n"
+              "s (s.py);leaf 1\n");
+    free(out);
+}
+
+static void
+test_labels_summary_svg(void)
+{
+    struct stream st;
+    struct stacks sk;
+    struct summary sum;
+
+    load(&st, LABELLED);
+    stacks_init(&sk, MODE_PYTHON, true);
+    stacks_set_labels(&sk, LABELS_SPLIT);
+    stacks_build(&sk, &st);
+    summary_compute(&sk, &sum);
+    CHECK(sum.nrows == 3);
+    for (size_t i = 0; i < sum.nrows; i++) {
+        CHECK(strstr(stacks_func_name(&sk, sum.rows[i].func, NULL),
+                     "label") == NULL);
+    }
+    summary_free(&sum);
+    stacks_free(&sk);
+    stream_free(&st);
+
+    const char *hostile =
+        "S\t1\tok\tp1:0 l1 e9\n"
+        "C\t1\tf\ta.py\t1\n"
+        "B\t1\t<script>alert(\"x\")</script>;,=cmd\xff\n";
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    struct flame_options fo = {"t", "merged", 1};
+    load(&st, hostile);
+    stacks_init(&sk, MODE_MERGED, true);
+    stacks_set_labels(&sk, LABELS_SPLIT);
+    stacks_build(&sk, &st);
+    flamegraph_write(&sk, &fo, f);
+    fclose(f);
+    CHECK(strstr(out, "<script>") == NULL);
+    CHECK(strstr(out, "\xff") == NULL);
+    const char *title = "<title>[label &lt;script&gt;alert(&quot;x&quot;)"
+                        "&lt;/script&gt;;,=cmd\xef\xbf\xbd] (1 samples";
+    const char *at = strstr(out, title);
+    CHECK(at != NULL);
+    /* Its own colour family: blue-violet, unlike any other kind. */
+    if (at != NULL) {
+        int r = 0, g = 0, b = 0;
+        const char *fill = strstr(at, "fill=\"rgb(");
+        CHECK(fill != NULL
+              && sscanf(fill, "fill=\"rgb(%d,%d,%d)", &r, &g, &b) == 3);
+        CHECK(b >= 215 && r >= 160 && r < 215 && g < 165);
+    }
+    free(out);
+    stacks_free(&sk);
+    stream_free(&st);
+}
+
+static char *
+label_report_text(const char *text, bool as_csv)
+{
+    struct stream st;
+    struct label_report rep;
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+
+    load(&st, text);
+    label_report_compute(&st, &rep);
+    if (as_csv) {
+        label_report_write_csv(&rep, f);
+    }
+    else {
+        label_report_print(&rep, f);
+    }
+    fclose(f);
+    label_report_free(&rep);
+    stream_free(&st);
+    return out;
+}
+
+static void
+test_labels_join(void)
+{
+    /* Innermost label wins; pids from T records (the tid itself without
+       one); B records after the samples; an unknown id reads ?id. */
+    const char *text =
+        "S\t10\tok\tp3:0 l2 p1:0 l1 p2:0\n"
+        "S\t10\tok\tp3:0 l2 p1:0 l1 p2:0\n"
+        "S\t11\tok\tp3:0 p1:0 l1 p2:0\n"
+        "S\t20\tok\tp3:0 p1:0 l1 p2:0\n"
+        "S\t20\tok\tp3:0 p1:0 l1 p2:0\n"
+        "S\t30\tok\tn1 l1 p2:0\n"
+        "S\t30\tnopy\tn1\n"
+        "S\t10\tok\tp3:0 l4 p2:0\n"
+        "S\t10\tok\tp3:0 l5 p2:0\n"
+        "B\t1\treq-1\n"
+        "B\t2\tinner\n"
+        "B\t5\t=HYPERLINK(\"http://x\",\"y\")\xff\x1b[2J\n"
+        "T\t10\tmain\t10\n"
+        "T\t11\tworker\t10\n"
+        "T\t20\tother\t20\n";
+    char *out = label_report_text(text, false);
+    CHECK_STR(out,
+              "  SAMPLES      %  PROCS  LABEL\n"
+              "        3   33.3      2  req-1\n"
+              "        2   22.2      1  (no label)\n"
+              "        2   22.2      1  inner\n"
+              "        1   11.1      1  =HYPERLINK(\"http://x\",\"y\")"
+              "\xef\xbf\xbd\xef\xbf\xbd[2J\n"
+              "        1   11.1      1  ?4\n");
+    free(out);
+
+    out = label_report_text(text, true);
+    CHECK_STR(out,
+              "label,pid,samples,percent\n"
+              "req-1,10,1,11.1\n"
+              "req-1,20,2,22.2\n"
+              "(no label),30,2,22.2\n"
+              "inner,10,2,22.2\n"
+              "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\\xff\x1b[2J\",10,1,11.1\n"
+              "?4,10,1,11.1\n");
+    free(out);
+
+    /* No samples: the header alone. */
+    out = label_report_text("", false);
+    CHECK_STR(out, "  SAMPLES      %  PROCS  LABEL\n");
+    free(out);
+    out = label_report_text("B\t1\tx\n", true);
+    CHECK_STR(out, "label,pid,samples,percent\n");
+    free(out);
+}
+
 /* ---- runner ---- */
 
 struct test {
@@ -647,6 +1020,12 @@ static const struct test TESTS[] = {
     {"summary_python_mode", test_summary_python_mode},
     {"svg_escaping", test_svg_escaping},
     {"svg_layout", test_svg_layout},
+    {"csv_escape", test_csv_escape},
+    {"label_records", test_label_records},
+    {"innermost_label", test_innermost_label},
+    {"labels_split", test_labels_split},
+    {"labels_summary_svg", test_labels_summary_svg},
+    {"labels_join", test_labels_join},
 };
 
 int

@@ -1,0 +1,292 @@
+"""pyscope: scope painting - string labels attached to interpreter frames.
+
+A server paints its request handler's frame with the request id; a CPU
+profile or a stack read from outside the process (pyscope's SystemTap
+tapsets), a traceback or a crash report can then tell which request a stack
+belonged to::
+
+    import pyscope
+
+    def handle(request):
+        with pyscope.label(f"req-{request.id}"):
+            ...                     # everything called from here is "req-42"
+
+API
+---
+``with label(text):``
+    Paints the frame running the ``with`` statement for the duration of the
+    block; on exit that frame's previous label (a nested ``with`` in the same
+    function, or a paint()) comes back, or the paint is removed.  Exact
+    however the block exits.  Enter it directly in a ``with`` statement: it
+    paints the frame that calls ``__enter__`` (so not through
+    contextlib.ExitStack).  ``__enter__`` returns None; a label object can
+    be reused, but not entered again before it is left.
+
+``paint(text)``
+    Paints the caller's frame until that frame returns or raises (or until
+    ``clear()``).  Painting a painted frame replaces its label.
+
+``clear()``
+    Removes the caller's frame's paint.
+
+``labels()``
+    The labels of this thread's running frames, outermost first.  Inner
+    paints stack on outer ones; the innermost label is the one that applies
+    to the code running now (a profiler credits a sample to it).
+
+``frame_label(frame)``
+    The label of a frame object, or None.  Also answers for a frame that
+    has finished (say, one in a traceback) while its slot is kept.
+
+``traceback_label(tb)``
+    The label that was in force in a traceback entry's frame, or None.
+    Unlike frame_label(tb.tb_frame) it knows the labels of ``with label()``
+    blocks the exception left (which are unpainted as it leaves them).
+
+``format_exception(exc_type, exc, tb)``
+    traceback.format_exception()'s text as one str, with the labels.
+
+``stats()``
+    ``{"slots": SLOTS, "used": ..., "overflow": ..., "truncated": ...}``:
+    slots in use (finished frames not yet swept included), paints dropped
+    because the table was full, paints whose text was cut.
+
+``install()`` / ``uninstall()``
+    Opt-in reporting.  install() sets ``sys.excepthook`` to one that prints
+    the usual traceback with ``  [label: TEXT]`` after the ``File ...``
+    line of each painted frame, enables faulthandler, and installs a
+    handler for SIGSEGV, SIGABRT, SIGFPE and SIGBUS that first writes::
+
+        pyscope: fatal signal 11; labels on this thread (outermost first):
+          req-42  in handle (server.py:12)
+
+    then hands the signal on to the previous handler (faulthandler's, which
+    prints the Python stack).  uninstall() undoes all three.  The report
+    walks the crashing thread's running frames; control characters in
+    labels are shown as ``\\xNN`` there and in tracebacks.  An alternate
+    signal stack (for stack overflows) exists only on the thread that
+    called install(), as with faulthandler.
+
+Semantics
+---------
+A label belongs to one frame, not to a thread or a task.  So:
+
+* threads never see each other's labels;
+* asyncio: a label painted inside a coroutine belongs to that coroutine's
+  frame, which is on the thread's running chain only while the task runs,
+  so interleaved tasks never see each other's labels;
+* a suspended generator (or coroutine) keeps its label: it is visible
+  again whenever, and only while, the generator runs.
+
+paint() cannot be told when its frame ends; it keeps a reference to the
+frame object, and finished frames are found and released lazily: each
+paint() and labels() call checks a few slots (the whole table every 128
+calls), and a slot that is needed is taken over at once.  Until then the
+finished frame's local variables stay alive too.  A finished frame that
+something else still holds (a traceback) keeps its label for up to 8 such
+rounds, for frame_label().  ``with label()`` has no such delay.
+
+An exception leaving a ``with label()`` block unpaints the frame (which may
+catch it and go on), but files the label under the frame's traceback entry
+for traceback_label() and the excepthook; that entry is let go as soon as
+nothing else holds the traceback.
+
+After os.fork(), the child keeps the forking thread's labels only.
+
+Limits
+------
+LABEL_MAX (120) bytes of UTF-8: longer labels are cut at a character
+boundary (and counted in stats()["truncated"]); the text is kept as cut,
+without a marker.  Labels must be str; lone surrogates are stored
+backslash-escaped (``\\udc80``), NUL characters as the two characters
+``\\0``.  SLOTS (1024) painted frames at once, at most PROBES (8) per
+neighbourhood of the hash table: when there is no room a paint is dropped
+without error (the program behaves as it would without pyscope) and
+counted in stats()["overflow"].
+
+Where the labels live
+---------------------
+In the C global ``pyscope_labels`` of pyscope._pyscope (layout and reading
+protocol: runtime/pyscope/pyscope_labels.h), keyed by frame object address,
+read under a per-slot seqlock by out-of-process readers.
+"""
+import faulthandler
+import os
+import sys
+import traceback
+
+import _thread
+
+from pyscope._pyscope import (
+    LABEL_MAX,
+    PROBES,
+    SLOTS,
+    clear,
+    frame_label,
+    label,
+    labels,
+    paint,
+    stats,
+    traceback_label,
+)
+from pyscope import _pyscope
+
+__all__ = [
+    "LABEL_MAX", "PROBES", "SLOTS", "clear", "format_exception",
+    "frame_label", "install", "label", "labels", "paint", "stats",
+    "traceback_label", "uninstall",
+]
+
+# What install() changed, for uninstall(): (previous excepthook, our hook,
+# whether faulthandler was enabled before), or None.
+_installed = None
+
+# Control characters in labels are shown as \xNN: a label must not be able
+# to forge lines of a report.
+_CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7f]}
+
+
+def _printable(text):
+    return text.translate(_CONTROL_ESCAPES)
+
+
+class _LabelledStack(traceback.StackSummary):
+    """A StackSummary that prints each painted frame's label."""
+
+    def format_frame_summary(self, frame_summary):
+        text = super().format_frame_summary(frame_summary)
+        label_text = self._labels.get(id(frame_summary))
+        if label_text is None:
+            return text
+        first, newline, rest = text.partition("\n")
+        return f"{first}  [label: {_printable(label_text)}]{newline}{rest}"
+
+
+def _labelled_stack(tb):
+    """The StackSummary traceback.TracebackException would build for tb
+    (same limit, same column positions), knowing each entry's label."""
+    seen = []
+
+    def frames():
+        entry = tb
+        # 3.11's own walker (for the ^^^^ position markers); it follows
+        # tb_next from tb, as `entry` does.
+        for frame, positions in traceback._walk_tb_with_full_positions(tb):
+            seen.append(traceback_label(entry))
+            entry = entry.tb_next
+            yield frame, positions
+
+    stack = _LabelledStack._extract_from_extended_frame_gen(frames())
+    # With a traceback limit the summary keeps the first N entries walked
+    # (islice) or the last N (a deque): either way the last len(stack)
+    # walked, since an islice stops walking at its limit.
+    kept = seen[len(seen) - len(stack):]
+    stack._labels = {id(summary): text
+                     for summary, text in zip(stack, kept) if text is not None}
+    return stack
+
+
+def format_exception(exc_type, exc, tb):
+    """Like "".join(traceback.format_exception(exc_type, exc, tb)), with
+    "  [label: TEXT]" after the File line of each labelled entry."""
+    top = traceback.TracebackException(exc_type, exc, tb, compact=True)
+    # Walk the chain (causes, contexts, exception groups) alongside the
+    # exceptions it was built from, and give each part its labelled stack.
+    todo = [(top, exc, tb)]
+    done = set()
+    while todo:
+        te, value, value_tb = todo.pop()
+        if te is None or id(te) in done:
+            continue
+        done.add(id(te))
+        te.stack = _labelled_stack(value_tb)
+        if not isinstance(value, BaseException):
+            continue
+        for part, chained in ((te.__cause__, value.__cause__),
+                              (te.__context__, value.__context__)):
+            if part is not None and chained is not None:
+                todo.append((part, chained, chained.__traceback__))
+        if te.exceptions and isinstance(value, BaseExceptionGroup):
+            for part, member in zip(te.exceptions, value.exceptions):
+                todo.append((part, member, member.__traceback__))
+    return "".join(top.format())
+
+
+def _make_excepthook(previous):
+    def excepthook(exc_type, exc, tb):
+        try:
+            text = format_exception(exc_type, exc, tb)
+            if sys.stderr is not None:
+                sys.stderr.write(text)
+                sys.stderr.flush()
+        except BaseException:
+            # Whatever went wrong, the traceback itself must not be lost.
+            previous(exc_type, exc, tb)
+    return excepthook
+
+
+def _enable_faulthandler():
+    try:
+        faulthandler.enable(all_threads=False)
+    except (AttributeError, ValueError, OSError, RuntimeError):
+        # sys.stderr is not a real file (None, or captured): fd 2 then.
+        faulthandler.enable(file=2, all_threads=False)
+
+
+def install():
+    """Report labels in uncaught-exception tracebacks and fatal-signal
+    crashes (see the module documentation).  Installing twice is harmless."""
+    global _installed
+    if _installed is not None:
+        return
+    faulthandler_was_enabled = faulthandler.is_enabled()
+    # faulthandler first: our handler replaces its one and chains to it.
+    if not faulthandler_was_enabled:
+        _enable_faulthandler()
+    try:
+        _pyscope._install_crash_handler()
+    except BaseException:
+        if not faulthandler_was_enabled:
+            faulthandler.disable()
+        raise
+    previous = sys.excepthook
+    hook = _make_excepthook(previous)
+    sys.excepthook = hook
+    _installed = (previous, hook, faulthandler_was_enabled)
+
+
+def uninstall():
+    """Undo install(): the previous excepthook (unless someone replaced
+    ours meanwhile), faulthandler as it was, the previous signal
+    handlers."""
+    global _installed
+    if _installed is None:
+        return
+    previous, hook, faulthandler_was_enabled = _installed
+    # Ours before faulthandler's: disabling faulthandler resets the signal
+    # handlers to what it found, which must not be ours.
+    _pyscope._uninstall_crash_handler()
+    if not faulthandler_was_enabled:
+        faulthandler.disable()
+    if sys.excepthook is hook:
+        sys.excepthook = previous
+    _installed = None
+
+
+# After fork() only the forking thread exists: the other threads' paints
+# are dropped, and the forking thread's get its new thread id.
+_fork_parent_tid = None
+
+
+def _before_fork():
+    global _fork_parent_tid
+    _fork_parent_tid = _thread.get_native_id()
+
+
+def _after_fork_in_child():
+    if _fork_parent_tid is not None:
+        _pyscope._after_fork_in_child(_fork_parent_tid)
+
+
+os.register_at_fork(before=_before_fork,
+                    after_in_child=_after_fork_in_child)

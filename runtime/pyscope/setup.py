@@ -1,0 +1,60 @@
+"""Build pyscope's runtime: the package `pyscope` and its C module.
+
+    python3.11 setup.py build_ext --build-lib DIR [--build-temp TMP]
+
+puts a ready-to-import package in DIR (DIR/pyscope/__init__.py and the C
+module), which is what `make` does into build/py.  pip works too
+(`python3.11 -m pip install --no-build-isolation --no-deps .`).  Offline:
+setuptools only.
+
+The shared object must keep its DWARF: out-of-process readers (SystemTap)
+find the label table through it.  Hence -g, and no stripping anywhere.
+"""
+import os
+import shutil
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# setuptools wants paths relative to the working directory.
+SRC = os.path.relpath(HERE)
+
+SOURCES = ["module.c", "label.c", "table.c", "text.c", "frames.c", "crash.c",
+           "unwound.c"]
+
+
+class BuildExtWithPackage(build_ext):
+    """build_ext that also copies the pure-Python part next to the module,
+    so --build-lib DIR alone gives an importable package."""
+
+    def run(self):
+        super().run()
+        if not self.inplace:
+            target = os.path.join(self.build_lib, "pyscope")
+            os.makedirs(target, exist_ok=True)
+            shutil.copyfile(os.path.join(HERE, "pyscope", "__init__.py"),
+                            os.path.join(target, "__init__.py"))
+
+
+setup(
+    name="pyscope",
+    version="1.0",
+    description="Scope painting: labels on CPython frames, readable from "
+                "outside the process",
+    packages=["pyscope"],
+    package_dir={"pyscope": os.path.join(SRC, "pyscope")},
+    ext_modules=[
+        Extension(
+            "pyscope._pyscope",
+            sources=[os.path.join(SRC, s) for s in SOURCES],
+            depends=[os.path.join(SRC, h) for h in
+                     ("pyscope_labels.h", "table.h", "text.h", "frames.h",
+                      "crash.h", "label.h", "unwound.h")],
+            extra_compile_args=["-g", "-O2", "-Wall", "-Wextra",
+                                "-fno-strict-aliasing"],
+        ),
+    ],
+    cmdclass={"build_ext": BuildExtWithPackage},
+    python_requires="==3.11.*",
+)
