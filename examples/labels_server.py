@@ -2,7 +2,7 @@
 
 Each request "ID UNITS" is handled under ``with pyscope.label(f"req-{ID}")``
 and burns UNITS of CPU in compute().  Request 7 is the heavy one: it also
-runs build_report(), twenty times the work of any other request, so a
+runs build_report(), fifty times the work of any other request, so a
 profile split by labels shows where it went and a joined one charges it to
 req-7.
 
@@ -36,7 +36,7 @@ class Handler(socketserver.StreamRequestHandler):
             with pyscope.label(f"req-{req_id.decode()}"):
                 result = compute(int(units))
                 if req_id == b"7":
-                    result += build_report(20 * int(units))
+                    result += build_report(50 * int(units))
             self.wfile.write(b"%d\n" % result)
 
 
