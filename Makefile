@@ -19,7 +19,11 @@ REPORT_LIB_SRC := $(filter-out runtime/report/main.c,$(REPORT_SRC))
 
 .PHONY: all check test-c demo deps bench clean
 
-all: $(BUILD)/pyscope-report $(PYEXT) tapsets/pyscope_runtime.stpm
+EXAMPLE_EXT_DIR := $(BUILD)/ext
+EXAMPLE_EXT_SRC := $(wildcard examples/ext/*.c) examples/ext/setup.py
+EXAMPLE_EXT_STAMP := $(EXAMPLE_EXT_DIR)/.built
+
+all: $(BUILD)/pyscope-report $(PYEXT) tapsets/pyscope_runtime.stpm $(EXAMPLE_EXT_STAMP)
 
 # The scope-painting extension, with its DWARF (the tapsets read its label
 # table through it).  PYTHONPATH=build/py makes `import pyscope` find it.
@@ -28,6 +32,14 @@ $(PYEXT): $(PYEXT_SRC)
 	cd runtime/pyscope && $(PYTHON) setup.py -q build_ext \
 		--build-lib $(abspath $(PYEXT_DIR)) --build-temp $(abspath $(BUILD))/pyext-tmp
 	cp runtime/pyscope/pyscope/__init__.py $(PYEXT_DIR)/pyscope/__init__.py
+	@touch $@
+
+# The example extensions (leaks and refcount bugs to hunt), -O0 -g.
+# PYTHONPATH=build/ext makes `import refbug` find them.
+$(EXAMPLE_EXT_STAMP): $(EXAMPLE_EXT_SRC)
+	@mkdir -p $(EXAMPLE_EXT_DIR)
+	cd examples/ext && $(PYTHON) setup.py -q build_ext \
+		--build-lib $(abspath $(EXAMPLE_EXT_DIR)) --build-temp $(abspath $(BUILD))/ext-tmp
 	@touch $@
 
 # Which shared object holds the label table, for tapsets/labels.stp.

@@ -18,6 +18,7 @@ mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t tmpfs tmpfs /run/pyscope-bin 2>/dev/null ||
     { mkdir -p /run/pyscope-bin && mount -t tmpfs tmpfs /run/pyscope-bin; }
 echo 1 > /proc/sys/kernel/sysrq
+echo 0 > /proc/sys/kernel/kptr_restrict 2>/dev/null
 # loopback only: programs talk to themselves over 127.0.0.1, nothing else
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null
 hostname pyscope-guest 2>/dev/null

@@ -1,0 +1,236 @@
+#!/bin/sh
+# refcount-watch.sh: catch one Python object and follow its reference count
+# through the C functions you suspect, line by line, to the line whose
+# increment is never undone.
+PYSCOPE_PROG=refcount-watch
+. "$(dirname -- "$0")/lib/common.sh"
+. "$PYSCOPE_ROOT/scripts/lib/target.sh"
+
+usage() {
+    cat <<'EOF2'
+usage: refcount-watch.sh (-p PID | -c CMD) --watch FUNC [--watch FUNC...]
+                         (--type NAME [--alloc-in FUNC] [--nth N] | --addr 0xADDR)
+                         [--module PATH] [-d SECONDS] [-o FILE] [--vm | --host]
+
+Choose one object, then print every change of its reference count made
+while the watched C functions run, with the source line that made it and
+the merged C+Python stack, until the object is freed or the watch ends.
+The last block of stdout is the verdict: it starts with "verdict:", then
+the object, its refcount at the end, whether it was freed, and the lines
+whose increments no decrement in the watched functions paid back.
+
+  -p PID           watch a running process (needs a kernel that loads
+                   modules: a QEMU guest cannot see host processes)
+  -c CMD           start CMD and watch it until it exits
+  --watch FUNC     a C function whose every line is watched (repeatable);
+                   it lives in --module, or in the interpreter
+  --module PATH    the shared object (an extension module) or executable
+                   holding the watched C functions, built with -g; default:
+                   the interpreter
+  --type NAME      catch the first object of this type (tp_name: tuple,
+                   list, mymod.Thing) that is allocated ...
+  --alloc-in FUNC  ... while this function is running: a C function (in
+                   --module or the interpreter) or a Python function
+                   (qualified or bare name); default: anywhere
+  --nth N          catch the Nth such object instead of the first
+  --addr 0xADDR    watch the object at this address (with -p)
+  -d SECONDS       stop watching after SECONDS (default: when the object
+                   is freed, the command exits, or Ctrl-C)
+  -o FILE          write the whole log to FILE; stdout gets the verdict
+  --vm, --host     force the QEMU guest or the host kernel
+  -h, --help       this help
+
+How lines are blamed: a change is seen at the next line's probe and
+belongs to the line that ran in between; the verdict pairs each decrement
+with the oldest unpaired increment (a reference returned to the caller
+pays one off).  Code built with optimisation may merge or reorder lines:
+build the suspect with -O0 -g.  Every allocation and deallocation in the
+process passes a probe while the object is looked for and watched, so the
+target runs slower during the watch.
+
+examples:
+  refcount-watch.sh -c '/usr/bin/python3.11 examples/refbug_demo.py' \
+      --module build/ext/refbug.cpython-311-x86_64-linux-gnu.so \
+      --type tuple --alloc-in checksum --watch checksum
+  refcount-watch.sh -p 1234 --addr 0x7f3a2c1b4e80 --watch list_append \
+      -d 60 -o watch.log
+EOF2
+}
+
+pid="" cmd="" secs=0 out="" module="" type="" alloc_in="" nth=1 addr=""
+watches="" runner_mode=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -p) [ $# -ge 2 ] || pyscope_die "-p needs a PID"; pid=$2; shift 2 ;;
+        -c) [ $# -ge 2 ] || pyscope_die "-c needs a command"; cmd=$2; shift 2 ;;
+        -d) [ $# -ge 2 ] || pyscope_die "-d needs seconds"; secs=$2; shift 2 ;;
+        -o) [ $# -ge 2 ] || pyscope_die "-o needs a file"; out=$2; shift 2 ;;
+        --module) [ $# -ge 2 ] || pyscope_die "--module needs a path"; module=$2; shift 2 ;;
+        --type) [ $# -ge 2 ] || pyscope_die "--type needs a type name"; type=$2; shift 2 ;;
+        --alloc-in) [ $# -ge 2 ] || pyscope_die "--alloc-in needs a function"; alloc_in=$2; shift 2 ;;
+        --nth) [ $# -ge 2 ] || pyscope_die "--nth needs a number"; nth=$2; shift 2 ;;
+        --addr) [ $# -ge 2 ] || pyscope_die "--addr needs an address"; addr=$2; shift 2 ;;
+        --watch) [ $# -ge 2 ] || pyscope_die "--watch needs a function"
+                 watches="$watches $2"; shift 2 ;;
+        --vm) runner_mode=--vm; shift ;;
+        --host) runner_mode=--host; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) pyscope_die "unknown argument '$1' (try -h)" ;;
+    esac
+done
+
+is_c_name() {
+    case "$1" in ""|[0-9]*|*[!A-Za-z0-9_]*) return 1 ;; esac
+    return 0
+}
+
+[ -n "$pid$cmd" ] || pyscope_die "give -p PID or -c CMD (try -h)"
+[ -z "$pid" ] || [ -z "$cmd" ] || pyscope_die "give -p PID or -c CMD, not both"
+[ -n "$watches" ] || pyscope_die "give at least one --watch FUNC (try -h)"
+for w in $watches; do
+    is_c_name "$w" || pyscope_die "--watch needs a C function name, got '$w'"
+done
+case "$secs" in *[!0-9]*|"") pyscope_die "-d needs whole seconds, got '$secs'" ;; esac
+case "$nth" in *[!0-9]*|""|0) pyscope_die "--nth needs a number from 1, got '$nth'" ;; esac
+if [ -n "$addr" ]; then
+    [ -z "$type" ] || pyscope_die "give --type or --addr, not both"
+    [ -z "$alloc_in" ] || pyscope_die "--alloc-in chooses among allocations; it does not go with --addr"
+    case "$addr" in 0x*|0X*) ;; *) pyscope_die "--addr needs a hex address like 0x7f3a2c1b4e80, got '$addr'" ;; esac
+    case "${addr#0[xX]}" in ""|*[!0-9a-fA-F]*) pyscope_die "--addr needs a hex address, got '$addr'" ;; esac
+    [ "$((addr))" != 0 ] || pyscope_die "--addr 0 is no object"
+else
+    [ -n "$type" ] || pyscope_die "choose the object: --type NAME [--alloc-in FUNC] or --addr 0xADDR"
+    case "$type" in [0-9.]*|*[!A-Za-z0-9_.]*) pyscope_die "--type needs a type name like tuple or mymod.Thing, got '$type'" ;; esac
+fi
+if [ -n "$alloc_in" ]; then
+    case "$alloc_in" in [0-9.]*|*[!A-Za-z0-9_.]*|*..*|*.) pyscope_die "--alloc-in needs a function name, got '$alloc_in'" ;; esac
+fi
+if [ -n "$out" ]; then
+    outdir=$(dirname -- "$out")
+    [ -d "$outdir" ] && [ -w "$outdir" ] || pyscope_die "cannot write into $outdir"
+fi
+
+if [ -n "$pid" ]; then
+    pyscope_check_pid "$pid"
+    [ "$runner_mode" != --vm ] ||
+        pyscope_die "-p $pid with --vm: the QEMU guest cannot reach a host process; use -c CMD"
+    [ "$(id -u)" = 0 ] || pyscope_die "attaching to a process needs root"
+else
+    [ -z "$addr" ] || pyscope_die "--addr needs -p PID: a command's objects have no address before it runs"
+    pyscope_check_cmd "$cmd"
+fi
+
+# The ELF file with the watched functions: it must have them, with DWARF.
+# Its path reaches stap as an argument (data), but the guest copies probed
+# files by path, so it must be a plain one.
+if [ -n "$module" ]; then
+    [ -f "$module" ] || pyscope_die "--module $module: no such file"
+    module=$(readlink -f -- "$module")
+    case "$module" in *[!A-Za-z0-9_./+-]*) pyscope_die "--module: use a path without spaces or special characters (a symlink will do), got '$module'" ;; esac
+    head -c 4 "$module" | grep -q ELF || pyscope_die "--module $module is not an ELF file"
+else
+    module=$PYSCOPE_PYTHON
+fi
+
+# DWARF of an ELF file: its own .debug_info, or a build-id debug file.
+elf_debug_file() {
+    if readelf -S "$1" 2>/dev/null | grep -q '\.debug_info'; then
+        printf '%s\n' "$1"
+        return 0
+    fi
+    bid=$(readelf -n "$1" 2>/dev/null | sed -n 's/.*Build ID: *\([0-9a-f]*\).*/\1/p' | head -n 1)
+    dbg=/usr/lib/debug/.build-id/$(printf '%s' "$bid" | cut -c1-2)/$(printf '%s' "$bid" | cut -c3-).debug
+    [ -n "$bid" ] && [ -f "$dbg" ] && printf '%s\n' "$dbg"
+}
+elf_has_function() {
+    readelf -Ws "$1" 2>/dev/null | awk -v f="$2" '$4 == "FUNC" && $8 == f { found = 1 } END { exit !found }'
+}
+# The line of a watched function's closing brace: that of its last byte.
+closing_line() {
+    set -- $(readelf -Ws "$mdebug" | awk -v f="$1" '$4 == "FUNC" && $8 == f { print $2, $3; exit }')
+    [ $# = 2 ] || pyscope_die "no symbol for $1 in $mdebug"
+    l=$(eu-addr2line -e "$mdebug" "$(printf '0x%x' $((0x$1 + $2 - 1)))" | sed -n 's/.*:\([0-9][0-9]*\):[0-9]*$/\1/p; s/.*:\([0-9][0-9]*\)$/\1/p')
+    [ -n "$l" ] || pyscope_die "no line information for $1 in $mdebug"
+    printf '%s\n' "$l"
+}
+mdebug=$(elf_debug_file "$module") ||
+    pyscope_die "no debuginfo for $module (build it with -g, or install its -dbg package)"
+for w in $watches; do
+    elf_has_function "$module" "$w" || elf_has_function "$mdebug" "$w" ||
+        pyscope_die "--watch $w: no such function in $module"
+done
+alloc_c=""
+if [ -n "$alloc_in" ] && is_c_name "$alloc_in"; then
+    pydebug=$(elf_debug_file "$PYSCOPE_PYTHON")
+    if elf_has_function "$module" "$alloc_in" || elf_has_function "$mdebug" "$alloc_in" ||
+        elf_has_function "$PYSCOPE_PYTHON" "$alloc_in" ||
+        { [ -n "$pydebug" ] && elf_has_function "$pydebug" "$alloc_in"; }; then
+        alloc_c=$alloc_in
+    fi
+fi
+
+make -s -C "$PYSCOPE_ROOT" BUILD="$PYSCOPE_BUILD" all >&2 ||
+    pyscope_die "cannot build pyscope (make failed)"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/refcount-watch.XXXXXX") || pyscope_die "cannot create a temporary directory"
+trap 'rm -rf "$tmp"; rm -rf "${PYSCOPE_TAPSET_TMP:-}"' EXIT
+
+# The script: the fixed part, then one block of probes per watched
+# function.  The blocks name their functions only as @N (stap's script
+# arguments), so nothing the user typed is ever script text.
+script=$tmp/refcount-watch.stp
+cp "$PYSCOPE_ROOT/scripts/refcount-watch.stp" "$script"
+set -- "${type}" "$nth" "${addr:-0}" "$alloc_in" "$secs" "$module" "$alloc_c"
+n=8
+for w in $watches; do
+    {
+        printf '\n// watched function @%d\n' "$n"
+        printf 'probe process(@6).statement(@%d) { __line(pp(), __catching ? $$locals : "", __catching ? $$parms : "", @%d) }\n' "$n" $((n + 1))
+    } >> "$script"
+    last=$(closing_line "$w") || exit 1
+    set -- "$@" "$w@*:*" "$last"
+    n=$((n + 2))
+done
+stapargs=$tmp/args
+{
+    pyscope_stap_tapset_args
+    pyscope_stap_target_args
+    [ "$module" = "$PYSCOPE_PYTHON" ] || printf -- '-d\n%s\n' "$module"
+} > "$stapargs"
+for a in "$@"; do printf '%s\n' "$a"; done > "$tmp/scriptargs"
+set -- -s 8
+while IFS= read -r a; do set -- "$@" "$a"; done < "$stapargs"
+set -- "$@" "$script"
+while IFS= read -r a; do set -- "$@" "$a"; done < "$tmp/scriptargs"
+
+log=${out:-$tmp/log}
+what=${addr:-"the ${nth}th $type allocated${alloc_in:+ under $alloc_in}"}
+[ "$nth" != 1 ] || [ -n "$addr" ] || what="the first $type allocated${alloc_in:+ under $alloc_in}"
+pyscope_note "watching$(printf ' %s' $watches) in $module for $what"
+trap 'pyscope_note "interrupted: writing the verdict"' INT TERM
+(
+    while sleep 10; do
+        n=$(grep -c '^[-+][0-9]* -> ' "$log" 2>/dev/null)
+        pyscope_note "${n:-0} refcount changes so far"
+    done
+) &
+progress=$!
+if [ -n "$pid" ]; then
+    "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -p "$pid" --data "$log" -- "$@" 2> "$tmp/err"
+else
+    "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -c "$cmd" --data "$log" -- "$@" 2> "$tmp/err"
+fi
+rc=$?
+kill "$progress" 2>/dev/null
+trap - INT TERM
+grep -v -e 'Missing unwind data for a module' -e '^Number of similar' \
+    -e '_stp_read_address failed to access memory' -e '^Rerun with -v' "$tmp/err" >&2
+
+grep -q '^verdict:' "$log" ||
+    pyscope_die "the watch ended without a verdict (stap exit $rc); see the messages above"
+if [ -n "$out" ]; then
+    sed -n '/^verdict:/,$p' "$log"
+else
+    cat "$log"
+fi
+exit 0
