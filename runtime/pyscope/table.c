@@ -25,6 +25,17 @@ static unsigned char dead_sweeps[PYSCOPE_SLOTS];
 #  error "PYSCOPE_SLOTS must be 2 ** PYSCOPE_SLOTS_LOG2"
 #endif
 
+/* Called once, with the table's address, when the table is ready.  An
+   out-of-process reader puts a probe here to learn where the table is in a
+   process it did not attach to itself (SystemTap cannot always relocate
+   the symbol in a child of its target); see tapsets/labels.stp.  noinline
+   and the empty asm keep the call and its argument in the binary. */
+__attribute__((noinline)) void
+pyscope_table_published(struct pyscope_table *table)
+{
+    __asm__ volatile("" : : "r"(table) : "memory");
+}
+
 void
 pyscope_table_init(void)
 {
@@ -35,6 +46,7 @@ pyscope_table_init(void)
     /* The magic last: a reader that sees it sees a table ready to read. */
     __atomic_thread_fence(__ATOMIC_RELEASE);
     memcpy(t->magic, PYSCOPE_TABLE_MAGIC, sizeof t->magic);
+    pyscope_table_published(t);
 }
 
 static unsigned int

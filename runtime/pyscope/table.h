@@ -23,6 +23,7 @@ struct pyscope_label_data {
 
 /* Fill in the table's header; called once, when the module is imported. */
 void pyscope_table_init(void);
+void pyscope_table_published(struct pyscope_table *table);
 
 /* The slot painted with frame_obj, or -1.  Reads memory only, so the crash
    handler may call it too. */
