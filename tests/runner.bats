@@ -92,3 +92,17 @@ setup_file() {
     run "$RUNNER" -p abc -- -e 'probe begin { exit() }'
     [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]
 }
+
+@test "runner: .return probes on user code work (the guest kernel's real symbol table)" {
+    run "$ROOT/scripts/pyscope-run" -c "$PY $ROOT/examples/objects.py" -- -e '
+        global n, ok
+        probe process("/usr/bin/python3.11").function("builtin_id").return {
+            n++; if ($return != 0) ok++
+        }
+        probe end { printf("returns=%d nonzero=%d\n", n, ok) }'
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # examples/objects.py calls id() on 14 objects
+    echo "$output" | grep -E '^returns=14 nonzero=14$'
+    grep -q ' arch_uretprobe_hijack_return_addr$' "$ROOT"/build/kernel-*/System.map
+}
