@@ -84,14 +84,7 @@ case "$top" in *[!0-9]*|"") pyscope_die "--top needs a number, got '$top'" ;; es
 outdir=$(dirname -- "$prefix")
 [ -d "$outdir" ] && [ -w "$outdir" ] || pyscope_die "cannot write into $outdir"
 
-if [ -n "$pid" ]; then
-    pyscope_check_pid "$pid"
-    [ "$runner_mode" != --vm ] ||
-        pyscope_die "-p $pid with --vm: the QEMU guest cannot reach a host process; use -c CMD"
-    [ "$(id -u)" = 0 ] || pyscope_die "attaching to a process needs root"
-else
-    pyscope_check_cmd "$cmd"
-fi
+pyscope_check_target "$pid" "$cmd" "$runner_mode"
 
 # The report tool, the runtime and its tapset macro file (quick when built).
 report=$PYSCOPE_BUILD/pyscope-report
@@ -132,11 +125,7 @@ rc=$?
 kill "$progress" 2>/dev/null
 trap - INT TERM
 
-# stap's own warnings about unwinding into modules without unwind data are
-# expected (vDSO, JIT code); everything else it said is shown.
-grep -v -e 'Missing unwind data for a module' -e '^Number of similar' \
-    -e '_stp_read_address failed to access memory' \
-    -e '^Rerun with -v' "$errlog" >&2
+pyscope_show_stap_errors "$errlog"
 
 # Samples the kernel side could not deliver or had to skip.
 lost=$(sed -n -e 's/.*There were \([0-9]*\) transport failures.*/\1/p' \

@@ -110,15 +110,9 @@ if [ -n "$out" ]; then
     [ -d "$outdir" ] && [ -w "$outdir" ] || pyscope_die "cannot write into $outdir"
 fi
 
-if [ -n "$pid" ]; then
-    pyscope_check_pid "$pid"
-    [ "$runner_mode" != --vm ] ||
-        pyscope_die "-p $pid with --vm: the QEMU guest cannot reach a host process; use -c CMD"
-    [ "$(id -u)" = 0 ] || pyscope_die "attaching to a process needs root"
-else
-    [ -z "$addr" ] || pyscope_die "--addr needs -p PID: a command's objects have no address before it runs"
-    pyscope_check_cmd "$cmd"
-fi
+[ -n "$pid" ] || [ -z "$addr" ] ||
+    pyscope_die "--addr needs -p PID: a command's objects have no address before it runs"
+pyscope_check_target "$pid" "$cmd" "$runner_mode"
 
 # The ELF file with the watched functions: it must have them, with DWARF.
 # Its path reaches stap as an argument (data), but the guest copies probed
@@ -132,16 +126,6 @@ else
     module=$PYSCOPE_PYTHON
 fi
 
-# DWARF of an ELF file: its own .debug_info, or a build-id debug file.
-elf_debug_file() {
-    if readelf -S "$1" 2>/dev/null | grep -q '\.debug_info'; then
-        printf '%s\n' "$1"
-        return 0
-    fi
-    bid=$(readelf -n "$1" 2>/dev/null | sed -n 's/.*Build ID: *\([0-9a-f]*\).*/\1/p' | head -n 1)
-    dbg=/usr/lib/debug/.build-id/$(printf '%s' "$bid" | cut -c1-2)/$(printf '%s' "$bid" | cut -c3-).debug
-    [ -n "$bid" ] && [ -f "$dbg" ] && printf '%s\n' "$dbg"
-}
 elf_has_function() {
     readelf -Ws "$1" 2>/dev/null | awk -v f="$2" '$4 == "FUNC" && $8 == f { found = 1 } END { exit !found }'
 }
@@ -153,7 +137,7 @@ closing_line() {
     [ -n "$l" ] || pyscope_die "no line information for $1 in $mdebug"
     printf '%s\n' "$l"
 }
-mdebug=$(elf_debug_file "$module") ||
+mdebug=$(pyscope_elf_debug_file "$module") ||
     pyscope_die "no debuginfo for $module (build it with -g, or install its -dbg package)"
 for w in $watches; do
     elf_has_function "$module" "$w" || elf_has_function "$mdebug" "$w" ||
@@ -161,7 +145,7 @@ for w in $watches; do
 done
 alloc_c=""
 if [ -n "$alloc_in" ] && is_c_name "$alloc_in"; then
-    pydebug=$(elf_debug_file "$PYSCOPE_PYTHON")
+    pydebug=$(pyscope_elf_debug_file "$PYSCOPE_PYTHON")
     if elf_has_function "$module" "$alloc_in" || elf_has_function "$mdebug" "$alloc_in" ||
         elf_has_function "$PYSCOPE_PYTHON" "$alloc_in" ||
         { [ -n "$pydebug" ] && elf_has_function "$pydebug" "$alloc_in"; }; then
@@ -223,8 +207,7 @@ fi
 rc=$?
 kill "$progress" 2>/dev/null
 trap - INT TERM
-grep -v -e 'Missing unwind data for a module' -e '^Number of similar' \
-    -e '_stp_read_address failed to access memory' -e '^Rerun with -v' "$tmp/err" >&2
+pyscope_show_stap_errors "$tmp/err"
 
 grep -q '^verdict:' "$log" ||
     pyscope_die "the watch ended without a verdict (stap exit $rc); see the messages above"

@@ -4,6 +4,7 @@
 # caches, default $PYSCOPE_ROOT/build), and provides:
 #   pyscope_die MSG          one-line error on stderr, exit 1
 #   pyscope_note MSG         one line on stderr (silenced by PYSCOPE_QUIET=1)
+#   pyscope_show_stap_errors F  stap's stderr in F, expected noise removed
 #   pyscope_guest_kernel     release of the kernel the guest boots
 #   pyscope_stap_runtime K   runtime directory for `stap -R`, fixed for K if
 #                            SystemTap's own runtime does not fit that kernel
@@ -17,6 +18,13 @@ PYSCOPE_PROG=${PYSCOPE_PROG:-$(basename -- "$0")}
 pyscope_die() {
     printf '%s: %s\n' "$PYSCOPE_PROG" "$*" >&2
     exit 1
+}
+
+# stap's stderr minus the warnings expected when unwinding into code
+# without unwind data (vDSO, JIT code); everything else is shown.
+pyscope_show_stap_errors() {
+    grep -v -e 'Missing unwind data for a module' -e '^Number of similar' \
+        -e '_stp_read_address failed to access memory' -e '^Rerun with -v' "$1" >&2
 }
 
 pyscope_note() {

@@ -3,6 +3,8 @@
 #
 #   pyscope_check_pid PID       the process exists and runs a Python we read
 #   pyscope_check_cmd CMD       the command's program is a Python we read
+#   pyscope_check_target PID CMD RUNNER   either of them, and -p with --vm
+#   pyscope_elf_debug_file ELF  the file with ELF's DWARF
 #   pyscope_stap_target_args    stap -d/--ldd flags for the chosen target
 #   pyscope_stap_tapset_args    stap -I/-d flags for the tapsets and, when
 #                               the target loads one, pyscope's runtime
@@ -19,12 +21,36 @@ _pyscope_check_python() {
         *) pyscope_die "$2 runs $py, not a supported interpreter ($PYSCOPE_SUPPORTED)" ;;
     esac
     # Its DWARF: python3.11-dbg puts it under /usr/lib/debug/.build-id.
-    bid=$(readelf -n "$py" 2>/dev/null | sed -n 's/.*Build ID: *\([0-9a-f]*\).*/\1/p' | head -n 1)
-    if [ -n "$bid" ] && ! readelf -S "$py" 2>/dev/null | grep -q '\.debug_info'; then
-        dbg=/usr/lib/debug/.build-id/$(printf '%s' "$bid" | cut -c1-2)/$(printf '%s' "$bid" | cut -c3-).debug
-        [ -f "$dbg" ] || pyscope_die "no debuginfo for $py (install python3.11-dbg)"
-    fi
+    pyscope_elf_debug_file "$py" >/dev/null ||
+        pyscope_die "no debuginfo for $py (install python3.11-dbg)"
     PYSCOPE_PYTHON=$py
+}
+
+# The file holding an ELF file's DWARF: the file itself when it has
+# .debug_info, else its build-id debug file; fails when there is neither.
+pyscope_elf_debug_file() {
+    if readelf -S "$1" 2>/dev/null | grep -q '\.debug_info'; then
+        printf '%s\n' "$1"
+        return 0
+    fi
+    bid=$(readelf -n "$1" 2>/dev/null | sed -n 's/.*Build ID: *\([0-9a-f]*\).*/\1/p' | head -n 1)
+    [ -n "$bid" ] || return 1
+    dbg=/usr/lib/debug/.build-id/$(printf '%s' "$bid" | cut -c1-2)/$(printf '%s' "$bid" | cut -c3-).debug
+    [ -f "$dbg" ] && printf '%s\n' "$dbg"
+}
+
+# The checks every tool makes on -p PID / -c CMD (RUNNER is --vm, --host
+# or ""): the target runs a Python we read, and the guest is not asked to
+# reach a host process.
+pyscope_check_target() {
+    if [ -n "$1" ]; then
+        pyscope_check_pid "$1"
+        [ "$3" != --vm ] ||
+            pyscope_die "-p $1 with --vm: the QEMU guest cannot reach a host process; use -c CMD"
+        [ "$(id -u)" = 0 ] || pyscope_die "attaching to a process needs root"
+    else
+        pyscope_check_cmd "$2"
+    fi
 }
 
 pyscope_check_pid() {
