@@ -13,17 +13,27 @@ PYEXT := $(PYEXT_DIR)/pyscope/_pyscope$(shell $(PYTHON) -c 'import sysconfig; pr
 PYEXT_SRC := $(wildcard runtime/pyscope/*.c runtime/pyscope/*.h) \
 	runtime/pyscope/setup.py runtime/pyscope/pyscope/__init__.py
 
+# The allocation sampler as an LD_PRELOAD library: its own wrappers plus
+# the sampler sources it shares with the extension.
+PRELOAD := $(BUILD)/libpyscope-alloc.so
+PRELOAD_SHARED := sampler.c liveset.c pymem_hooks.c
+PRELOAD_SRC := runtime/preload/preload.c \
+	$(addprefix runtime/pyscope/,$(PRELOAD_SHARED))
+PRELOAD_HDR := $(addprefix runtime/pyscope/,sampler.h liveset.h pymem_hooks.h)
+PY_INCLUDE := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)
+
 REPORT_SRC := $(wildcard runtime/report/*.c)
 REPORT_HDR := $(wildcard runtime/report/*.h)
-REPORT_LIB_SRC := $(filter-out runtime/report/main.c,$(REPORT_SRC))
+REPORT_LIB_SRC := $(filter-out runtime/report/main.c runtime/report/leak_main.c,$(REPORT_SRC))
 
-.PHONY: all check test-c demo deps bench clean
+.PHONY: all check test-c demo deps bench bench-leak clean
 
 EXAMPLE_EXT_DIR := $(BUILD)/ext
 EXAMPLE_EXT_SRC := $(wildcard examples/ext/*.c) examples/ext/setup.py
 EXAMPLE_EXT_STAMP := $(EXAMPLE_EXT_DIR)/.built
 
-all: $(BUILD)/pyscope-report $(PYEXT) tapsets/pyscope_runtime.stpm $(EXAMPLE_EXT_STAMP)
+all: $(BUILD)/pyscope-report $(BUILD)/pyscope-leak $(PYEXT) $(PRELOAD) tapsets/pyscope_runtime.stpm \
+	$(EXAMPLE_EXT_STAMP)
 
 # The scope-painting extension, with its DWARF (the tapsets read its label
 # table through it).  PYTHONPATH=build/py makes `import pyscope` find it.
@@ -34,6 +44,17 @@ $(PYEXT): $(PYEXT_SRC)
 	cp runtime/pyscope/pyscope/__init__.py $(PYEXT_DIR)/pyscope/__init__.py
 	@touch $@
 
+# LD_PRELOAD=build/libpyscope-alloc.so: initial-exec TLS (a preloaded
+# library gets static TLS; no allocation on a thread's first access, which
+# happens inside malloc); everything hidden but the malloc family and
+# pyscope_alloc_preload_api.  Python.h for the allocator types only: it
+# does not link against libpython.
+$(PRELOAD): $(PRELOAD_SRC) $(PRELOAD_HDR)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden \
+		-ftls-model=initial-exec -Iruntime/pyscope -I$(PY_INCLUDE) \
+		-o $@ $(PRELOAD_SRC) -lm -ldl
+
 # The example extensions (leaks and refcount bugs to hunt), -O0 -g.
 # PYTHONPATH=build/ext makes `import refbug` find them.
 $(EXAMPLE_EXT_STAMP): $(EXAMPLE_EXT_SRC)
@@ -43,12 +64,17 @@ $(EXAMPLE_EXT_STAMP): $(EXAMPLE_EXT_SRC)
 	@touch $@
 
 # Which shared object holds the label table, for tapsets/labels.stp.
-tapsets/pyscope_runtime.stpm: $(PYEXT) Makefile
-	scripts/lib/runtime-stpm.sh $(abspath $(PYEXT)) > $@.tmp && mv $@.tmp $@
+tapsets/pyscope_runtime.stpm: $(PYEXT) $(PRELOAD) Makefile
+	scripts/lib/runtime-stpm.sh $(abspath $(PYEXT)) $(abspath $(PRELOAD)) > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/pyscope-report: $(REPORT_SRC) $(REPORT_HDR)
+$(BUILD)/pyscope-report: runtime/report/main.c $(REPORT_LIB_SRC) $(REPORT_HDR)
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) -o $@ $(REPORT_SRC)
+	$(CC) $(CFLAGS) -o $@ runtime/report/main.c $(REPORT_LIB_SRC)
+
+# The leak report (scripts/leak-watch.sh), from the same library.
+$(BUILD)/pyscope-leak: runtime/report/leak_main.c $(REPORT_LIB_SRC) $(REPORT_HDR)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) -o $@ runtime/report/leak_main.c $(REPORT_LIB_SRC)
 
 $(BUILD)/test-report: tests/c/test_report.c $(REPORT_LIB_SRC) $(REPORT_HDR)
 	@mkdir -p $(BUILD)
@@ -68,7 +94,16 @@ deps:
 
 # Ratios against baselines measured in the same run (never a timed test).
 bench: all
-	PYTHONPATH=$(PYEXT_DIR) $(PYTHON) runtime/pyscope/bench.py
+	PYTHONPATH=$(PYEXT_DIR) PYSCOPE_PRELOAD=$(abspath $(PRELOAD)) \
+		$(PYTHON) runtime/pyscope/bench.py
+
+# What allocation tracing costs: examples/alloc_churn.py untraced and under
+# tracemalloc, bcc's memleak and pyscope's leak-watch modes, all in the QEMU
+# guest, as ratios to the untraced run of the same bench run.  Installs
+# bpfcc-tools (scripts/install-deps.sh --bench).  BENCH_LEAK_ARGS, e.g.
+# "-r 5 -n 200000", go to bench/leak-bench.sh (-h lists them).
+bench-leak: all
+	bench/leak-bench.sh $(BENCH_LEAK_ARGS)
 
 clean:
 	rm -rf $(BUILD) tapsets/pyscope_runtime.stpm

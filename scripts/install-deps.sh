@@ -1,7 +1,9 @@
 #!/bin/sh
 # install-deps.sh: install every Debian package pyscope needs (idempotent).
 #
-# Usage: scripts/install-deps.sh [-q]
+# Usage: scripts/install-deps.sh [-q] [--bench]
+#   --bench  also the peers that bench/leak-bench.sh measures against
+#            (bcc's memleak); the tools and the test suite never need them
 # Fast when everything is already there: dpkg is asked first, apt only for
 # what is missing.  Must run as root (or with sudo available).
 set -eu
@@ -9,7 +11,18 @@ set -eu
 PKGS="systemtap systemtap-runtime systemtap-sdt-dev qemu-system-x86 \
 linux-image-amd64 linux-headers-amd64 busybox-static python3.11 \
 python3.11-dbg python3.11-dev python3-setuptools bats elfutils libdw-dev \
-gcc make cpio kmod"
+gcc make cpio kmod gnuplot-nox libc6-dbg"
+
+# Only for `make bench-leak` / bench/leak-bench.sh.
+BENCH_PKGS="bpfcc-tools"
+
+for arg in "$@"; do
+    case "$arg" in
+        --bench) PKGS="$PKGS $BENCH_PKGS" ;;
+        -q) ;;
+        *) echo "install-deps: unknown argument '$arg'" >&2; exit 2 ;;
+    esac
+done
 
 missing=""
 for p in $PKGS; do

@@ -20,5 +20,7 @@ setup(
     ext_modules=[
         Extension("refbug", sources=[os.path.join(SRC, "refbug.c")],
                   extra_compile_args=FLAGS),
+        Extension("leaky", sources=[os.path.join(SRC, "leaky.c")],
+                  extra_compile_args=FLAGS),
     ],
 )

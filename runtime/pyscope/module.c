@@ -1,7 +1,8 @@
 /*
  * module.c - the `pyscope._pyscope` module: paint(), clear(), labels(),
- * frame_label(), stats() and the crash handler switch.  The Python-level
- * documentation is in pyscope/__init__.py.
+ * frame_label(), stats(), the crash handler switch and sampler_stats()
+ * (sampling.c: importing the module starts the allocation sampler).  The
+ * Python-level documentation is in pyscope/__init__.py.
  */
 #include <Python.h>
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include "crash.h"
 #include "frames.h"
 #include "label.h"
+#include "sampling.h"
 #include "table.h"
 #include "text.h"
 #include "unwound.h"
@@ -200,6 +202,9 @@ static PyMethodDef module_methods[] = {
                "traceback entry's frame, or None.")},
     {"stats", stats, METH_NOARGS,
      PyDoc_STR("stats()\n--\n\nTable statistics (a dict).")},
+    {"sampler_stats", pyscope_sampling_stats, METH_NOARGS,
+     PyDoc_STR("sampler_stats()\n--\n\nAllocation sampler counters (a "
+               "dict).")},
     {"_install_crash_handler", install_crash_handler, METH_NOARGS, NULL},
     {"_uninstall_crash_handler", uninstall_crash_handler, METH_NOARGS, NULL},
     {"_after_fork_in_child", after_fork_in_child, METH_O, NULL},
@@ -233,5 +238,6 @@ PyInit__pyscope(void)
         return NULL;
     }
     pyscope_table_init();
+    pyscope_sampling_init();
     return m;
 }

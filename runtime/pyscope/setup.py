@@ -11,17 +11,25 @@ The shared object must keep its DWARF: out-of-process readers (SystemTap)
 find the label table through it.  Hence -g, and no stripping anywhere.
 """
 import os
+import platform
 import shutil
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+
+# The sampler's thread-local state is read on every allocation (sampler.h):
+# TLS descriptors make that a %fs offset once glibc has placed it, instead
+# of a __tls_get_addr() call each time.
+TLS_DIALECT = (["-mtls-dialect=gnu2"] if platform.machine() == "x86_64"
+               else [])
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # setuptools wants paths relative to the working directory.
 SRC = os.path.relpath(HERE)
 
 SOURCES = ["module.c", "label.c", "table.c", "text.c", "frames.c", "crash.c",
-           "unwound.c"]
+           "unwound.c", "sampling.c", "sampler.c", "liveset.c",
+           "pymem_hooks.c"]
 
 
 class BuildExtWithPackage(build_ext):
@@ -50,9 +58,12 @@ setup(
             sources=[os.path.join(SRC, s) for s in SOURCES],
             depends=[os.path.join(SRC, h) for h in
                      ("pyscope_labels.h", "table.h", "text.h", "frames.h",
-                      "crash.h", "label.h", "unwound.h")],
+                      "crash.h", "label.h", "unwound.h", "sampling.h",
+                      "sampler.h", "liveset.h", "pymem_hooks.h")],
             extra_compile_args=["-g", "-O2", "-Wall", "-Wextra",
-                                "-fno-strict-aliasing"],
+                                "-fno-strict-aliasing"] + TLS_DIALECT,
+            # log() and expm1() for the sampler (sampler.c).
+            libraries=["m"],
         ),
     ],
     cmdclass={"build_ext": BuildExtWithPackage},

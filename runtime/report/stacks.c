@@ -286,41 +286,49 @@ add_stack(struct stacks *sk, const uint32_t *ids, size_t n, uint64_t count)
     sk->total += count;
 }
 
+/* Leaf-first token string -> frame ids, leaf first, appended to *out. */
+static void
+resolve_tokens(struct stacks *sk, const struct stream *st, const char *pos,
+               const char *end, struct id_list *out)
+{
+    bool split = sk->labels == LABELS_SPLIT && sk->mode != MODE_NATIVE;
+    const char *tok;
+    size_t tok_len;
+
+    /* A label goes right after (leaf first) its Python frame, which
+       makes it that frame's parent. */
+    bool after_python = false;
+    while ((tok = token_next(&pos, end, &tok_len)) != NULL) {
+        if (split && tok[0] == 'l') {
+            struct token label;
+            if (after_python && token_parse(tok, tok_len, &label)) {
+                id_push(out, label_frame(sk, st, label.addr));
+            }
+            after_python = false;
+            continue;
+        }
+        uint32_t id = token_frame(sk, st, tok, tok_len);
+        if (id != INTERN_NONE) {
+            id_push(out, id);
+        }
+        after_python = tok[0] == 'p' && id != INTERN_NONE;
+    }
+}
+
 void
 stacks_build(struct stacks *sk, const struct stream *st)
 {
     struct id_list leaf_first = {NULL, 0, 0};
     struct id_list stack = {NULL, 0, 0};
-    bool split = sk->labels == LABELS_SPLIT && sk->mode != MODE_NATIVE;
 
     for (size_t i = 0; i < st->samples.count; i++) {
         const struct raw_sample *rs = &st->sample_info[i];
         size_t key_len;
         const char *key = intern_key(&st->samples, (uint32_t)i, &key_len);
-        const char *pos = key + rs->tokens_off;
-        const char *end = key + key_len;
-        const char *tok;
-        size_t tok_len;
 
-        /* A label goes right after (leaf first) its Python frame, which
-           makes it that frame's parent. */
-        bool after_python = false;
         leaf_first.len = 0;
-        while ((tok = token_next(&pos, end, &tok_len)) != NULL) {
-            if (split && tok[0] == 'l') {
-                struct token label;
-                if (after_python && token_parse(tok, tok_len, &label)) {
-                    id_push(&leaf_first, label_frame(sk, st, label.addr));
-                }
-                after_python = false;
-                continue;
-            }
-            uint32_t id = token_frame(sk, st, tok, tok_len);
-            if (id != INTERN_NONE) {
-                id_push(&leaf_first, id);
-            }
-            after_python = tok[0] == 'p' && id != INTERN_NONE;
-        }
+        resolve_tokens(sk, st, key + rs->tokens_off, key + key_len,
+                       &leaf_first);
 
         stack.len = 0;
         if (sk->threads) {
@@ -345,6 +353,51 @@ stacks_build(struct stacks *sk, const struct stream *st)
     }
     free(leaf_first.ids);
     free(stack.ids);
+}
+
+size_t
+stacks_resolve(struct stacks *sk, const struct stream *st,
+               const char *tokens, size_t len, uint32_t **ids, size_t *cap)
+{
+    struct id_list leaf_first = {NULL, 0, 0};
+
+    resolve_tokens(sk, st, tokens, tokens + len, &leaf_first);
+    if (leaf_first.len == 0) {
+        id_push(&leaf_first, marker_frame(sk, MARKER_NO_FRAMES,
+                                          strlen(MARKER_NO_FRAMES)));
+    }
+    *ids = xgrow(*ids, cap, leaf_first.len, sizeof(uint32_t));
+    for (size_t j = 0; j < leaf_first.len; j++) {
+        (*ids)[j] = leaf_first.ids[leaf_first.len - 1 - j];
+    }
+    size_t n = leaf_first.len;
+    free(leaf_first.ids);
+    return n;
+}
+
+uint32_t
+stacks_add(struct stacks *sk, const uint32_t *ids, size_t n, uint64_t count)
+{
+    add_stack(sk, ids, n, count);
+    return intern_find(&sk->stacks, ids, n * sizeof(uint32_t));
+}
+
+enum frame_kind
+stacks_frame_kind(const struct stacks *sk, uint32_t frame)
+{
+    return sk->frames[frame].kind;
+}
+
+int64_t
+stacks_frame_line(const struct stacks *sk, uint32_t frame)
+{
+    return sk->frames[frame].line;
+}
+
+uint32_t
+stacks_frame_func(const struct stacks *sk, uint32_t frame)
+{
+    return sk->frames[frame].func;
 }
 
 size_t

@@ -86,6 +86,24 @@ void stacks_set_labels(struct stacks *sk, enum label_mode labels);
 /* Resolve every sample of the stream (call once, after reading). */
 void stacks_build(struct stacks *sk, const struct stream *st);
 
+/* Resolve one raw token string (leaf first, as the stream writes it)
+   into frame ids, root first, in *ids (grown as needed, *cap its
+   capacity).  Returns how many; never 0 (an empty stack is one
+   "[no frames]" marker). */
+size_t stacks_resolve(struct stacks *sk, const struct stream *st,
+                      const char *tokens, size_t len, uint32_t **ids,
+                      size_t *cap);
+
+/* Add count to the stack made of ids (root first); returns its index. */
+uint32_t stacks_add(struct stacks *sk, const uint32_t *ids, size_t n,
+                    uint64_t count);
+
+enum frame_kind stacks_frame_kind(const struct stacks *sk, uint32_t frame);
+/* Python frames: the line number, or -1. */
+int64_t stacks_frame_line(const struct stacks *sk, uint32_t frame);
+/* The function id of a frame, or INTERN_NONE. */
+uint32_t stacks_frame_func(const struct stacks *sk, uint32_t frame);
+
 size_t stacks_count(const struct stacks *sk);
 const uint32_t *stacks_frames(const struct stacks *sk, size_t idx,
                               size_t *depth);

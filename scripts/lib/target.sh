@@ -123,6 +123,8 @@ pyscope_stap_tapset_args() {
             cp "$PYSCOPE_ROOT"/tapsets/*.stp "$PYSCOPE_ROOT"/tapsets/pyscope.stpm "$dir/"
             "$PYSCOPE_ROOT/scripts/lib/runtime-stpm.sh" "$so" > "$dir/pyscope_runtime.stpm" ||
                 pyscope_die "cannot use the pyscope runtime at $so"
+            grep -A1 'The allocation sampler' "$PYSCOPE_ROOT/tapsets/pyscope_runtime.stpm" \
+                >> "$dir/pyscope_runtime.stpm" || true
             PYSCOPE_TAPSET_TMP=$dir
         fi
     fi

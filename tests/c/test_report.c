@@ -16,6 +16,7 @@
 #include "escape.h"
 #include "flamegraph.h"
 #include "labels.h"
+#include "leak.h"
 #include "stacks.h"
 #include "strbuf.h"
 #include "stream.h"
@@ -995,6 +996,151 @@ test_labels_join(void)
     free(out);
 }
 
+/* ---- leak.c ---- */
+
+static void
+feed_leak(struct leak *lk, const char *text)
+{
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        leak_parse_line(lk, p, len);
+        p += len + (nl ? 1 : 0);
+    }
+}
+
+/* Two stacks at the same Python line (different native callers), one at
+   another line, one labelled; three snapshots. */
+static const char LEAK_STREAM[] =
+    "I\tmode\ttrace\nI\tinterval_ms\t1000\nI\tdomains\tpy raw libc\n"
+    "N\t10\tPyBytes_FromStringAndSize\t/usr/bin/python3.11\n"
+    "N\t20\tleak_one\t/x/leaky.so\n"
+    "N\t30\tPyList_Append\t/usr/bin/python3.11\n"
+    "C\taa\thandle\t/app/a.py\t10\n"
+    "L\taa\t4\t12\nL\taa\t8\t13\n"
+    "C\tbb\tmain\t/app/b,\"x\".py\t1\nL\tbb\t2\t3\n"
+    "B\t1\ttenant-<a>\n"
+    "K\t1\tn10 n20 paa:4 pbb:2 \n"
+    "K\t2\tn10 paa:4 pbb:2 \n"
+    "K\t3\tn30 paa:8 l1 pbb:2 \n"
+    "A\t1000\t1\t100\t1\nA\t1000\t3\t50\t1\n"
+    "E\t1000\t2\t0\t0\t0\n"
+    "A\t2000\t1\t300\t3\nA\t2000\t2\t40\t1\n"
+    "E\t2000\t5\t0\t0\t0\n"
+    "A\t3000\t1\t500\t5\nA\t3000\t3\t0\t0\n"
+    "E\t3000\t6\t0\t0\t0\n";
+
+static uint32_t
+group_titled(const struct leak *lk, const char *title)
+{
+    for (uint32_t g = 0; g < lk->group_keys.count; g++) {
+        if (strcmp(lk->groups[g].title, title) == 0) {
+            return g;
+        }
+    }
+    return UINT32_MAX;
+}
+
+static void
+test_leak_group_line(void)
+{
+    struct leak lk;
+    leak_init(&lk, GROUP_LINE);
+    feed_leak(&lk, LEAK_STREAM);
+    CHECK(lk.nsnap == 3);
+    uint32_t l12 = group_titled(&lk, "/app/a.py:12");
+    uint32_t l13 = group_titled(&lk, "/app/a.py:13");
+    CHECK(l12 != UINT32_MAX && l13 != UINT32_MAX);
+    if (l12 != UINT32_MAX && l13 != UINT32_MAX) {
+        /* stacks 1 and 2 share line 12: 500 + 40 now, 100 at the first */
+        CHECK(lk.groups[l12].bytes == 540);
+        CHECK(lk.groups[l12].blocks == 6);
+        CHECK(leak_growth(&lk, l12) == 440);
+        CHECK(lk.groups[l13].bytes == 0);
+        CHECK(leak_growth(&lk, l13) == -50);
+        size_t n;
+        uint32_t *order = leak_ranked(&lk, true, &n);
+        CHECK(n == 2 && order[0] == l12);
+        free(order);
+    }
+    CHECK(lk.snap_total[0] == 150 && lk.snap_total[2] == 540);
+    leak_free(&lk);
+}
+
+static void
+test_leak_group_stack_label(void)
+{
+    struct leak lk;
+    leak_init(&lk, GROUP_STACK);
+    feed_leak(&lk, LEAK_STREAM);
+    CHECK(lk.group_keys.count == 3);
+    CHECK(group_titled(&lk, "PyBytes_FromStringAndSize < leak_one < "
+                       "handle (/app/a.py:12)") != UINT32_MAX);
+    leak_free(&lk);
+
+    leak_init(&lk, GROUP_LABEL);
+    feed_leak(&lk, LEAK_STREAM);
+    uint32_t a = group_titled(&lk, "tenant-<a>");
+    uint32_t none = group_titled(&lk, NO_LABEL);
+    CHECK(a != UINT32_MAX && none != UINT32_MAX);
+    if (a != UINT32_MAX && none != UINT32_MAX) {
+        CHECK(lk.groups[a].bytes == 0 && leak_growth(&lk, a) == -50);
+        CHECK(lk.groups[none].bytes == 540);
+    }
+    leak_free(&lk);
+}
+
+static void
+test_leak_filters(void)
+{
+    struct leak lk;
+    const char *inc[] = {"leak_one"};
+    const char *exc[] = {"*b,*"};
+
+    leak_init(&lk, GROUP_STACK);
+    lk.includes = inc;
+    lk.nincludes = 1;
+    feed_leak(&lk, LEAK_STREAM);
+    CHECK(lk.group_keys.count == 1);
+    CHECK(lk.snap_total[2] == 500);
+    leak_free(&lk);
+
+    /* a Python frame's file matches too: every stack has b,"x".py */
+    leak_init(&lk, GROUP_STACK);
+    lk.excludes = exc;
+    lk.nexcludes = 1;
+    feed_leak(&lk, LEAK_STREAM);
+    CHECK(lk.group_keys.count == 0);
+    CHECK(lk.snap_total[2] == 0);
+    leak_free(&lk);
+}
+
+static void
+test_leak_outputs_escape(void)
+{
+    struct leak lk;
+    char *buf = NULL;
+    size_t len = 0;
+
+    leak_init(&lk, GROUP_LABEL);
+    feed_leak(&lk, "C\tbb\tmain\t/b.py\t1\nL\tbb\t2\t3\n"
+              "B\t2\t=cmd \"q\" \\ <x>\nK\t2\tpbb:2 l2 \n"
+              "A\t1\t2\t10\t1\nE\t1\t1\t0\t0\t0\n");
+    FILE *f = open_memstream(&buf, &len);
+    CHECK(leak_write_csv(&lk, 10, f) == 0);
+    fclose(f);
+    CHECK(strstr(buf, "0.001,1,\"'=cmd \"\"q\"\" \\ <x>\",10,1\n") != NULL);
+    free(buf);
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    CHECK(leak_write_plot_data(&lk, 10, f) == 0);
+    fclose(f);
+    CHECK(strstr(buf, "\"=cmd 'q' ' <x>\"") != NULL);
+    free(buf);
+    leak_free(&lk);
+}
+
 /* ---- runner ---- */
 
 struct test {
@@ -1026,6 +1172,10 @@ static const struct test TESTS[] = {
     {"labels_split", test_labels_split},
     {"labels_summary_svg", test_labels_summary_svg},
     {"labels_join", test_labels_join},
+    {"leak_group_line", test_leak_group_line},
+    {"leak_group_stack_label", test_leak_group_stack_label},
+    {"leak_filters", test_leak_filters},
+    {"leak_outputs_escape", test_leak_outputs_escape},
 };
 
 int

@@ -1,4 +1,5 @@
-"""pyscope: scope painting - string labels attached to interpreter frames.
+"""pyscope: scope painting - string labels attached to interpreter frames -
+and the allocation sampler of leak-watch's sampled mode.
 
 A server paints its request handler's frame with the request id; a CPU
 profile or a stack read from outside the process (pyscope's SystemTap
@@ -50,6 +51,19 @@ API
     ``{"slots": SLOTS, "used": ..., "overflow": ..., "truncated": ...}``:
     slots in use (finished frames not yet swept included), paints dropped
     because the table was full, paints whose text was cut.
+
+``sampler_stats()``
+    The allocation sampler's counters (see "Allocation sampling" below), a
+    dict: ``enabled`` (bool), ``mean`` (bytes, 0 when off), ``source``
+    (``"extension"``, or ``"preload"`` when libpyscope-alloc.so is
+    preloaded and its sampler is the one in use), ``sampled`` (sampled
+    allocations), ``freed`` (frees of sampled blocks), ``dropped``
+    (samples lost because the live set was full), ``replaced`` (sampled
+    blocks whose free no wrapper saw), ``live_samples``,
+    ``live_estimate_bytes`` (the estimate of live heap bytes: the sum of
+    the live samples' weights), ``rehooked`` (Python domains the preload
+    had to hook again at import, see below) and ``sampled_by_domain``
+    (``{"raw": n, "mem": n, "obj": n, "libc": n}``).
 
 ``install()`` / ``uninstall()``
     Opt-in reporting.  install() sets ``sys.excepthook`` to one that prints
@@ -104,6 +118,38 @@ neighbourhood of the hash table: when there is no room a paint is dropped
 without error (the program behaves as it would without pyscope) and
 counted in stats()["overflow"].
 
+Allocation sampling
+-------------------
+Importing pyscope starts a sampler of allocations for SystemTap's
+leak-watch (its cheap mode): the three Python allocator domains (raw, mem,
+obj) are hooked with PyMem_SetAllocator(), on top of the allocators they
+had (blocks allocated before are freed by those).  Allocations are sampled
+by bytes, as in tcmalloc: about one sample per ``mean`` bytes allocated
+(an allocation of s bytes with probability 1 - exp(-s/mean)), each
+standing for weight_bytes = s / (1 - exp(-s/mean)) bytes.  For each sampled
+allocation, and each free of a sampled block, a USDT probe fires (provider
+``pyscope``: ``alloc(ptr, size, weight_bytes, domain, mean_bytes)``,
+``free(ptr, size, weight_bytes, domain)``, ``sample_dropped(...)``; domain
+0 raw, 1 mem, 2 obj, 3 libc; see runtime/pyscope/sampler.h).  Other
+allocations cost a few instructions.
+
+``PYSCOPE_ALLOC_SAMPLE=BYTES`` in the environment sets the mean (default
+524288); ``PYSCOPE_ALLOC_SAMPLE=0`` turns sampling off (nothing is
+hooked).  It is read once, at import.
+
+``LD_PRELOAD=build/libpyscope-alloc.so`` samples the C library's malloc
+family too (domain 3), from before main(), and hooks the Python domains of
+a Python interpreter in its constructor.  Importing pyscope in such a
+process uses the preload's sampler (``source == "preload"``): one sampler,
+nothing counted twice.  PYTHONMALLOC and ``-X dev`` replace the hooked
+allocators during start-up; import then hooks them again (``rehooked``).
+
+An allocator calling another inside itself (PyObject_Malloc of a large
+block goes to PyMem_RawMalloc, then malloc) is counted once, at the
+outermost call.  At most 49152 sampled blocks are live at once; more are
+dropped (counted), never an error.  After os.fork() the child goes on
+sampling, with counters and live samples inherited.
+
 Where the labels live
 ---------------------
 In the C global ``pyscope_labels`` of pyscope._pyscope (layout and reading
@@ -126,6 +172,7 @@ from pyscope._pyscope import (
     label,
     labels,
     paint,
+    sampler_stats,
     stats,
     traceback_label,
 )
@@ -133,8 +180,8 @@ from pyscope import _pyscope
 
 __all__ = [
     "LABEL_MAX", "PROBES", "SLOTS", "clear", "format_exception",
-    "frame_label", "install", "label", "labels", "paint", "stats",
-    "traceback_label", "uninstall",
+    "frame_label", "install", "label", "labels", "paint", "sampler_stats",
+    "stats", "traceback_label", "uninstall",
 ]
 
 # What install() changed, for uninstall(): (previous excepthook, our hook,

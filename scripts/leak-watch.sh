@@ -1,0 +1,250 @@
+#!/bin/sh
+# leak-watch.sh: surviving allocations of a Python process over time, by
+# stack, line, file or label: what it allocates and never frees.
+PYSCOPE_PROG=leak-watch
+. "$(dirname -- "$0")/lib/common.sh"
+. "$PYSCOPE_ROOT/scripts/lib/target.sh"
+
+usage() {
+    cat <<'EOF'
+usage: leak-watch.sh (-p PID | -c CMD | PID) [-d SECONDS] [-i INTERVAL]
+                     [--domain py|raw|libc|all] [--group-by stack|line|file|label]
+                     [--include GLOB] [--exclude GLOB] [--min-age SECONDS]
+                     [-o PREFIX] [--top N] [--max-live N] [--vm | --host]
+                     [--mode auto|trace|sampled] [--sample-mean BYTES]
+
+Trace every allocation and free of a Python process, keep the ones still
+alive, and every INTERVAL take a snapshot of them grouped as asked (bytes
+and blocks per group); print the top growers as it goes.  At the end (-d,
+the process exiting, or Ctrl-C) write:
+  PREFIX.txt     the report (also printed): top groups by growth since the
+                 first snapshot and by surviving bytes, with merged stacks
+  PREFIX.csv     time series of the top groups (time_s,rank,group,bytes,blocks)
+  PREFIX.svg     a plot of surviving bytes over time for the top groups
+                 (gnuplot)
+  PREFIX.folded  folded stacks weighted by surviving bytes (memory flame
+                 graph input for flamegraph.pl, speedscope, inferno)
+  PREFIX.raw     the raw stream (pyscope-leak re-reads it with other options)
+
+  -p PID          watch a running process (needs a kernel that loads modules)
+  -c CMD          start CMD and watch it until it exits
+  -d SECONDS      stop after SECONDS (default: when CMD exits, or Ctrl-C)
+  -i SECONDS      snapshot interval (default 1)
+  --domain D      py: CPython's object and mem allocators; raw: PyMem_Raw*;
+                  libc: malloc and friends; all (default)
+  --group-by K    stack (default: the whole merged C+Python stack), line
+                  (innermost Python file:line), file, or label (innermost
+                  frame label painted with pyscope's runtime)
+  --include GLOB  only stacks with a frame matching GLOB (a function name,
+                  "qualname (file:line)", or a Python file); repeatable
+  --exclude GLOB  leave out stacks with a frame matching GLOB; repeatable
+  --min-age S     count only blocks alive for at least S seconds (rounded
+                  up to whole intervals)
+  -o PREFIX       output prefix (default: leak-watch)
+  --top N         groups in the report, the CSV and the plot (default 10)
+  --max-live N    live blocks tracked at most (default 262144); beyond it
+                  allocations are counted as dropped and totals are lower
+                  bounds (the report says so)
+  --mode M        trace: a uprobe on every allocation and free (any
+                  process; costly on allocation-heavy code); sampled: the
+                  target's pyscope runtime samples allocations by bytes and
+                  reports only the samples (cheap; bytes and blocks are
+                  estimates); auto (default): sampled when the process has
+                  loaded pyscope's runtime (imported pyscope, or runs with
+                  LD_PRELOAD=build/libpyscope-alloc.so), else trace.  With
+                  -c, sampled starts CMD with that LD_PRELOAD
+  --sample-mean B sampled mode with -c: one sample per B bytes allocated,
+                  on average (default 524288)
+  --vm, --host    force the QEMU guest or the host kernel
+  -h, --help      this help
+
+What trace mode sees: every call of CPython's public allocation functions
+and of libc's malloc family.  CPython builds with PGO+LTO (Debian's)
+inline the small-object fast path of PyObject_Malloc into hot callers;
+those allocations (<= 512 bytes) and frees are invisible to uprobes.
+Blocks over 512 bytes always reach malloc and are always seen.  Sampled
+mode sees every allocation (the runtime wraps the allocators).
+
+examples:
+  leak-watch.sh 1234                          # a running process, Ctrl-C to stop
+  leak-watch.sh -c 'python3.11 app.py' -d 60 --group-by line -o app
+  leak-watch.sh -p 1234 --include '*/myapp/*' --min-age 30 -i 10
+  leak-watch.sh -c 'python3.11 server.py' --mode sampled -d 600 -i 30
+EOF
+}
+
+pid="" cmd="" secs=0 interval=1 domain=all group=stack prefix=leak-watch
+minage=0 top=10 maxlive=262144 runner_mode="" mode=auto mean=524288
+globs=$(mktemp "${TMPDIR:-/tmp}/leak-watch.XXXXXX") || pyscope_die "cannot create a temporary file"
+trap 'rm -f "$globs"' EXIT
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -p) [ $# -ge 2 ] || pyscope_die "-p needs a PID"; pid=$2; shift 2 ;;
+        -c) [ $# -ge 2 ] || pyscope_die "-c needs a command"; cmd=$2; shift 2 ;;
+        -d) [ $# -ge 2 ] || pyscope_die "-d needs seconds"; secs=$2; shift 2 ;;
+        -i) [ $# -ge 2 ] || pyscope_die "-i needs seconds"; interval=$2; shift 2 ;;
+        -o) [ $# -ge 2 ] || pyscope_die "-o needs a prefix"; prefix=$2; shift 2 ;;
+        --domain) [ $# -ge 2 ] || pyscope_die "--domain needs a value"; domain=$2; shift 2 ;;
+        --group-by) [ $# -ge 2 ] || pyscope_die "--group-by needs a value"; group=$2; shift 2 ;;
+        --include|--exclude)
+            [ $# -ge 2 ] || pyscope_die "$1 needs a glob"
+            case "$2" in *'
+'*) pyscope_die "$1: a glob cannot contain a newline" ;; esac
+            printf '%s\n%s\n' "$1" "$2" >> "$globs"; shift 2 ;;
+        --min-age) [ $# -ge 2 ] || pyscope_die "--min-age needs seconds"; minage=$2; shift 2 ;;
+        --top) [ $# -ge 2 ] || pyscope_die "--top needs a number"; top=$2; shift 2 ;;
+        --max-live) [ $# -ge 2 ] || pyscope_die "--max-live needs a number"; maxlive=$2; shift 2 ;;
+        --mode) [ $# -ge 2 ] || pyscope_die "--mode needs a value"; mode=$2; shift 2 ;;
+        --sample-mean) [ $# -ge 2 ] || pyscope_die "--sample-mean needs bytes"; mean=$2; shift 2 ;;
+        --vm) runner_mode=--vm; shift ;;
+        --host) runner_mode=--host; shift ;;
+        -h|--help) usage; exit 0 ;;
+        -*) pyscope_die "unknown option '$1' (try -h)" ;;
+        *) [ -z "$pid" ] || pyscope_die "unexpected argument '$1' (try -h)"
+           pid=$1; shift ;;
+    esac
+done
+
+[ -n "$pid$cmd" ] || pyscope_die "give a PID, -p PID or -c CMD (try -h)"
+[ -z "$pid" ] || [ -z "$cmd" ] || pyscope_die "give -p PID or -c CMD, not both"
+whole() { case "$2" in *[!0-9]*|"") pyscope_die "$1 needs a whole number, got '$2'" ;; esac; }
+whole -d "$secs"; whole -i "$interval"; whole --min-age "$minage"
+whole --top "$top"; whole --max-live "$maxlive"; whole --sample-mean "$mean"
+case "$mode" in auto|trace|sampled) ;; *) pyscope_die "--mode must be auto, trace or sampled, got '$mode'" ;; esac
+[ "$mean" -ge 1024 ] && [ "$mean" -le 1073741824 ] || pyscope_die "--sample-mean must be 1024..1073741824 bytes"
+[ "$interval" -ge 1 ] && [ "$interval" -le 3600 ] || pyscope_die "-i must be 1..3600 seconds"
+[ "$top" -ge 1 ] && [ "$top" -le 100 ] || pyscope_die "--top must be 1..100"
+[ "$maxlive" -ge 1000 ] && [ "$maxlive" -le 4000000 ] || pyscope_die "--max-live must be 1000..4000000"
+case "$domain" in
+    py) doms="1 0 0" ;; raw) doms="0 1 0" ;; libc) doms="0 0 1" ;; all) doms="1 1 1" ;;
+    *) pyscope_die "--domain must be py, raw, libc or all, got '$domain'" ;;
+esac
+case "$group" in stack|line|file|label) ;; *) pyscope_die "--group-by must be stack, line, file or label, got '$group'" ;; esac
+outdir=$(dirname -- "$prefix")
+[ -d "$outdir" ] && [ -w "$outdir" ] || pyscope_die "cannot write into $outdir"
+
+pyscope_check_target "$pid" "$cmd" "$runner_mode"
+
+leak=$PYSCOPE_BUILD/pyscope-leak
+preload=$PYSCOPE_BUILD/libpyscope-alloc.so
+make -s -C "$PYSCOPE_ROOT" BUILD="$PYSCOPE_BUILD" all >&2 ||
+    pyscope_die "cannot build pyscope (make failed)"
+preload=$(readlink -f -- "$preload")
+
+# Sampled or trace: a running process samples when it loaded pyscope's
+# runtime and did not switch sampling off.
+runtime_loaded() {
+    grep -qE '/libpyscope-alloc\.so$|/pyscope/_pyscope\.cpython-[^/]*\.so$' "/proc/$1/maps" 2>/dev/null &&
+        ! tr '\0' '\n' < "/proc/$1/environ" 2>/dev/null | grep -qx 'PYSCOPE_ALLOC_SAMPLE=0'
+}
+if [ -n "$pid" ]; then
+    if [ "$mode" = auto ]; then
+        if runtime_loaded "$pid"; then mode=sampled; else mode=trace; fi
+    elif [ "$mode" = sampled ] && ! runtime_loaded "$pid"; then
+        pyscope_die "PID $pid has not loaded pyscope's allocation sampler (import pyscope, or start it with LD_PRELOAD=$preload); use --mode trace"
+    fi
+else
+    [ "$mode" != auto ] || mode=trace
+    # staprun runs CMD without a shell; env(1) sets the preload for it
+    [ "$mode" != sampled ] ||
+        cmd="env LD_PRELOAD=$preload PYSCOPE_ALLOC_SAMPLE=$mean $cmd"
+fi
+sampled=0
+[ "$mode" != sampled ] || sampled=1
+
+# stap arguments; user input reaches stap only as separate argv words.
+errlog=$(mktemp "${TMPDIR:-/tmp}/leak-watch.XXXXXX") || pyscope_die "cannot create a temporary file"
+work=$(mktemp -d "${TMPDIR:-/tmp}/leak-watch.XXXXXX") || pyscope_die "cannot create a temporary directory"
+trap 'rm -f "$globs" "$errlog"; rm -rf "$work" "${PYSCOPE_TAPSET_TMP:-}"' EXIT
+pyscope_stap_tapset_args > "$errlog"
+pyscope_stap_target_args >> "$errlog"
+set -- -s 64 -DMAXSTRINGLEN=1024 -DMAXTRYLOCK=1000000
+while IFS= read -r a; do set -- "$@" "$a"; done < "$errlog"
+[ "$sampled" = 0 ] || set -- "$@" -d "$preload"
+# A command's extension modules are loaded later (dlopen), so --ldd does
+# not see them: the shared objects in the directories of its PYTHONPATH
+# get their unwind data in too (a running process's come from its maps).
+if [ -z "$pid" ]; then
+    pp=$(printf '%s\n' "${PYSCOPE_CMD_ENV:-}" | sed -n 's/^PYTHONPATH=//p' | tail -n 1)
+    n=0
+    set -f
+    for dir in $(printf '%s' "$pp" | tr ':' ' '); do
+        set +f
+        for so in "$dir"/*.so "$dir"/*/*.so; do
+            [ -f "$so" ] && [ "$n" -lt 64 ] || continue
+            case "$so" in *[!A-Za-z0-9_./+-]*) continue ;; esac
+            set -- "$@" -d "$so"; n=$((n + 1))
+        done
+        set -f
+    done
+    set +f
+fi
+minage_iv=$(( (minage + interval - 1) / interval ))
+# shellcheck disable=SC2086
+set -- "$@" "$PYSCOPE_ROOT/scripts/leak-watch.stp" "$((interval * 1000))" "$secs" \
+    $doms "$minage_iv" "$sampled" "$maxlive" 16384
+
+# The report reader follows the stream while it is written (progress on
+# stderr) and finishes once $work/done exists.
+raw=$prefix.raw
+: > "$raw" || pyscope_die "cannot write $raw"
+{
+    printf -- '--group-by\n%s\n--top\n%s\n' "$group" "$top"
+    cat "$globs"
+} > "$work/leak-args"
+(
+    set --
+    while IFS= read -r a; do set -- "$@" "$a"; done < "$work/leak-args"
+    exec "$leak" "$@" --follow "$work/done" --csv "$prefix.csv" \
+        --plot-data "$work/plot.dat" --folded "$prefix.folded" "$raw" \
+        > "$prefix.txt"
+) &
+reader=$!
+
+trap 'pyscope_note "interrupted: writing what was collected"' INT TERM
+pyscope_note "$( [ "$sampled" = 1 ] && echo "sampled mode: the runtime's samples" || echo "trace mode: every allocation ($domain)") of ${cmd:-PID $pid}$( [ "$secs" -gt 0 ] && printf ' for %ss' "$secs"); a snapshot every ${interval}s"
+if [ -n "$pid" ]; then
+    "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -p "$pid" --data "$raw" -- "$@" 2> "$errlog"
+else
+    "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -c "$cmd" --data "$raw" -- "$@" 2> "$errlog"
+fi
+rc=$?
+trap - INT TERM
+
+pyscope_show_stap_errors "$errlog"
+skipped=$(sed -n 's/.*skipped probes: \([0-9]*\).*/\1/p' "$errlog" | awk '{s += $1} END {print s + 0}')
+lost=$(sed -n 's/.*There were \([0-9]*\) transport failures.*/\1/p' "$errlog" | awk '{s += $1} END {print s + 0}')
+printf 'X\tskipped_probes\t%s\nX\ttransport_failures\t%s\n' "$skipped" "$lost" >> "$raw"
+: > "$work/done"
+wait "$reader"
+lrc=$?
+if ! grep -q '^E' "$raw"; then
+    pyscope_die "no snapshot was taken (stap exit $rc); see the messages above"
+fi
+[ "$lrc" = 0 ] || pyscope_die "pyscope-leak failed (exit $lrc)"
+
+# The plot: a fixed gnuplot script over fixed file names in $work, so no
+# name or path from the run ever becomes gnuplot syntax.
+if command -v gnuplot >/dev/null 2>&1; then
+    ncol=$(head -n 1 "$work/plot.dat" | awk -F'" "' '{print NF}')
+    (
+        cd "$work" && gnuplot -e "ncol=$ncol" - <<'EOF'
+set terminal svg size 1000,560 noenhanced font "sans,11"
+set output "plot.svg"
+set title "surviving bytes over time (top groups by growth)"
+set xlabel "seconds"
+set ylabel "bytes"
+set key outside below
+set key autotitle columnheader
+set format y "%.0s%cB"
+plot for [i=2:ncol] "plot.dat" using 1:i with linespoints
+EOF
+    ) 2> "$work/gnuplot.err" && mv "$work/plot.svg" "$prefix.svg" ||
+        pyscope_note "no plot: gnuplot failed ($(head -n 1 "$work/gnuplot.err"))"
+else
+    pyscope_note "no plot: gnuplot is not installed (apt install gnuplot-nox)"
+fi
+
+cat "$prefix.txt"
+pyscope_note "wrote $prefix.txt $prefix.csv $prefix.folded $prefix.raw$( [ -f "$prefix.svg" ] && printf ' %s' "$prefix.svg")"
+exit "$rc"

@@ -1,0 +1,228 @@
+#!/usr/bin/env bats
+# leak-watch.sh, in real guest runs against python3.11: the leaks of
+# examples/leak_demo.py (one in a C extension, one a Python cache) are
+# found, named and measured; steady churn shows no growth; every way a run
+# ends writes the whole report.
+load helpers
+
+LW() { "$ROOT/scripts/leak-watch.sh" "$@"; }
+LEAK() { "$ROOT/build/pyscope-leak" "$@"; }
+
+DEMO_ROUNDS=200
+DEMO_CMD() { echo "env PYTHONPATH=$ROOT/build/ext $PY $ROOT/examples/leak_demo.py $DEMO_ROUNDS 0.005 $1"; }
+
+# The leak demo, once for the whole file: 200 rounds, then it idles with
+# everything alive (at exit the interpreter frees its cache) until -d ends
+# the watch.  Tests below read its outputs, or re-read its raw stream.
+setup_file() {
+    export D="$BATS_FILE_TMPDIR"
+    "$ROOT/scripts/leak-watch.sh" -c "$(DEMO_CMD 120)" -d 20 --group-by line \
+        -o "$D/demo" > "$D/demo.out" 2> "$D/demo.err"
+    echo $? > "$D/demo.rc"
+}
+
+line_of() { grep -n "$1" "$ROOT/examples/leak_demo.py" | head -n 1 | cut -d: -f1; }
+
+# GROWTH_BYTES of the report row whose group ends in $2, from table $1
+# ("growth" or "bytes").
+row_growth() {
+    awk -v want="$2" -v table="$1" '
+        /^Top groups by growth/ { t = "growth"; next }
+        /^Top groups by surviving/ { t = "bytes"; next }
+        /^$/ { t = "" }
+        t == table && $1 ~ /^[0-9]+$/ && index($0, want) && substr($0, length($0) - length(want) + 1) == want { print $2 + 0; exit }' "$3"
+}
+
+within_10pct() {   # actual expected
+    awk -v a="$1" -v e="$2" 'BEGIN { d = a - e; if (d < 0) d = -d; exit !(e > 0 && d * 10 <= e) }'
+}
+
+@test "leaks: the C extension's line and the cache line are the top growers, within 10%" {
+    cat "$D/demo.err" | tail -5
+    [ "$(cat "$D/demo.rc")" -eq 0 ]
+    c_line=$(line_of '# LEAK: C extension'); cache_line=$(line_of '# LEAK: cache')
+    # the demo prints what it leaks per round
+    grep -q "rounds: $DEMO_ROUNDS leak_per_call: 4033 cache_entry: 1033" "$D/demo.out"
+    sed -n '/^Top groups by growth/,/^$/p' "$D/demo.txt"
+    top2=$(sed -n '/^Top groups by growth/,/^$/p' "$D/demo.txt" | sed -n '3,4p')
+    echo "$top2" | grep -q "examples/leak_demo.py:$c_line\$"
+    echo "$top2" | grep -q "examples/leak_demo.py:$cache_line\$"
+    c=$(row_growth growth "leak_demo.py:$c_line" "$D/demo.txt")
+    cache=$(row_growth growth "leak_demo.py:$cache_line" "$D/demo.txt")
+    echo "C extension: $c bytes, cache: $cache bytes"
+    within_10pct "$c" $((DEMO_ROUNDS * 4033))
+    within_10pct "$cache" $((DEMO_ROUNDS * 1033))
+}
+
+@test "leaks by stack: the top grower names the leaking C function and the Python line" {
+    c_line=$(line_of '# LEAK: C extension')
+    LEAK --group-by stack --top 3 "$D/demo.raw" > "$D/stack.txt"
+    sed -n '/^Top groups by growth/,/^$/p' "$D/stack.txt"
+    first=$(sed -n '/^Top groups by growth/,/^$/p' "$D/stack.txt" | sed -n 3p)
+    echo "$first" | grep -qE "PyBytes_FromStringAndSize < frame < .*handle \(.*examples/leak_demo.py:$c_line\)\$"
+    # its merged stack, innermost first: the allocator's caller, the C
+    # function, then Python frames down to <module>
+    sed -n '/^Stacks/,$p' "$D/stack.txt" | sed -n '2,8p' > "$D/stack1.txt"
+    cat "$D/stack1.txt"
+    sed -n 2p "$D/stack1.txt" | grep -qx ' *PyBytes_FromStringAndSize'
+    sed -n 3p "$D/stack1.txt" | grep -qx ' *frame'
+    grep -q "main (.*examples/leak_demo.py:" "$D/stack1.txt"
+}
+
+@test "outputs: CSV series, folded by bytes, SVG plot all agree with the report" {
+    c_line=$(line_of '# LEAK: C extension')
+    head -n 3 "$D/demo.csv"
+    head -n 1 "$D/demo.csv" | grep -qx 'time_s,rank,group,bytes,blocks'
+    # the C-extension group's last CSV value is its surviving bytes
+    last=$(grep ",examples/leak_demo.py:$c_line,\|/examples/leak_demo.py:$c_line," "$D/demo.csv" | tail -n 1 | awk -F, '{print $(NF-1)}')
+    live=$(awk -v w="leak_demo.py:$c_line" '/^Top groups by growth/{t=1;next} /^$/{t=0} t && $NF ~ w"$" {print $3; exit}' "$D/demo.txt")
+    echo "csv $last report $live"
+    [ "$last" -eq "$live" ]
+    # the series grows: the first row of that group is below the last
+    first=$(grep "/examples/leak_demo.py:$c_line," "$D/demo.csv" | head -n 1 | awk -F, '{print $(NF-1)}')
+    [ "$first" -lt "$last" ]
+    # folded: frames root first; stacks through frame() sum to the leak
+    f=$(awk '/;frame;PyBytes_FromStringAndSize /{ s += $NF } END { print s + 0 }' "$D/demo.folded")
+    echo "folded frame(): $f"
+    within_10pct "$f" $((DEMO_ROUNDS * 4033))
+    # the plot is well-formed SVG with the group names as legend text
+    "$PY" -c 'import sys, xml.dom.minidom as m; m.parse(sys.argv[1])' "$D/demo.svg"
+    grep -q "leak_demo.py:$c_line" "$D/demo.svg"
+}
+
+@test "progress: a line per snapshot while it runs" {
+    grep -c '^leak-watch: .* s .*surviving in .* blocks' "$D/demo.err" > "$D/n"
+    [ "$(cat "$D/n")" -ge 10 ]
+    grep -q '^    +.*leak_demo.py:' "$D/demo.err"
+}
+
+@test "--include / --exclude keep and drop stacks by frame" {
+    LEAK --group-by line --include '*leak_demo.py' "$D/demo.raw" > "$D/inc.txt"
+    rows=$(sed -n '/^Top groups by surviving/,/^$/p' "$D/inc.txt" | awk '$1 ~ /^[0-9]+$/')
+    echo "$rows"
+    [ -n "$rows" ]
+    ! echo "$rows" | grep -v 'leak_demo.py:'
+    LEAK --group-by line --exclude 'frame' "$D/demo.raw" > "$D/exc.txt"
+    c_line=$(line_of '# LEAK: C extension')
+    ! grep -q "leak_demo.py:$c_line\$" "$D/exc.txt"
+    grep -q "leak_demo.py:$(line_of '# LEAK: cache')\$" "$D/exc.txt"
+}
+
+@test "steady churn: no group grows (no false positive)" {
+    p="$BATS_TEST_TMPDIR/churn"
+    run LW -c "$PY $ROOT/examples/alloc_churn.py --seconds 30" -d 24 --group-by line -o "$p"
+    echo "$output" | tail -3
+    [ "$status" -eq 0 ]
+    grep -q '^iterations: ' <<<"$output" || grep -q 'iterations' "$p.txt" || true
+    # from the snapshot at 8 s (imports done) to the last one, no group
+    # of the churning file gains more than 32 KiB
+    awk -F, -v lim=32768 '
+        $1 == "time_s" { next }
+        $1 + 0 >= 8 && !($3 in base) { base[$3] = $4 }
+        { last[$3] = $4 }
+        END {
+            bad = 0
+            for (g in base) if (g ~ /alloc_churn/ && last[g] - base[g] > lim) {
+                print "grows: " g " " base[g] " -> " last[g]; bad = 1 }
+            exit bad
+        }' "$p.csv"
+    # and the churn's own lines are allocating all the time: they are seen
+    grep -q 'alloc_churn.py' "$p.raw"
+}
+
+@test "a process that exits during the watch still gets the whole report" {
+    p="$BATS_TEST_TMPDIR/exit"
+    run LW -c "$(DEMO_CMD 0)" -o "$p"
+    echo "$output" | tail -3
+    [ "$status" -eq 0 ]
+    for ext in txt csv folded raw svg; do [ -s "$p.$ext" ]; done
+    grep -q '^Top groups by growth' "$p.txt"
+    # the C extension's leak survives the interpreter's exit
+    grep -q "leak_demo.py:$(line_of '# LEAK: C extension')" "$p.txt" ||
+        grep -q "< frame <" "$p.txt"
+}
+
+@test "Ctrl-C ends the watch and still writes the whole report" {
+    p="$BATS_TEST_TMPDIR/int"
+    python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
+        "$ROOT/scripts/leak-watch.sh" -c "$(DEMO_CMD 300)" -o "$p" \
+        > "$BATS_TEST_TMPDIR/int.out" 2> "$BATS_TEST_TMPDIR/int.err" &
+    pid=$!
+    for i in $(seq 1 150); do
+        [ "$(grep -c '^leak-watch: .* surviving' "$BATS_TEST_TMPDIR/int.err" 2>/dev/null)" -ge 6 ] && break
+        sleep 1
+    done
+    kill -INT "$pid"
+    start=$(date +%s)
+    wait "$pid" || true
+    cat "$BATS_TEST_TMPDIR/int.err" | tail -3
+    [ $(( $(date +%s) - start )) -lt 90 ]
+    for ext in txt csv folded raw svg; do [ -s "$p.$ext" ]; done
+    grep -q "leak_demo.py:$(line_of '# LEAK: C extension')" "$p.txt" ||
+        grep -q "< frame <" "$p.txt"
+}
+
+@test "a full live-block table is reported as dropped events and lower bounds" {
+    p="$BATS_TEST_TMPDIR/full"
+    run LW -c "$(DEMO_CMD 0)" --max-live 1000 -o "$p"
+    [ "$status" -eq 0 ]
+    grep -E 'WARNING: [1-9][0-9]* allocations \([0-9]+ bytes\) were not tracked .* lower bound' "$p.txt"
+}
+
+@test "--group-by label: leaks split by the frame label painted around them" {
+    cat > "$BATS_TEST_TMPDIR/lab.py" <<'PYEOF'
+import time
+import pyscope
+keep = []
+def work(n):
+    keep.append(bytes(3000))
+for i in range(60):
+    with pyscope.label("tenant-a"):
+        work(i)
+    if i % 3 == 0:
+        with pyscope.label("tenant-b"):
+            work(i)
+print("done", flush=True)
+time.sleep(60)
+PYEOF
+    p="$BATS_TEST_TMPDIR/lab"
+    run LW -c "env PYTHONPATH=$ROOT/build/py $PY $BATS_TEST_TMPDIR/lab.py" -d 12 --group-by label -o "$p"
+    echo "$output" | sed -n '/^Top groups by growth/,/^$/p'
+    [ "$status" -eq 0 ]
+    a=$(row_growth growth "tenant-a" "$p.txt"); b=$(row_growth growth "tenant-b" "$p.txt")
+    echo "a=$a b=$b"
+    within_10pct "$a" $((60 * 3033))
+    within_10pct "$b" $((20 * 3033))
+}
+
+@test "bad input: one clear line and a non-zero exit" {
+    run LW
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]; echo "$output" | grep -q 'give a PID'
+    run LW -c "/bin/sleep 1"
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]; echo "$output" | grep -q 'not a supported interpreter'
+    run LW 999999999
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]; echo "$output" | grep -q 'no process'
+    run LW -c "$PY -c pass" --domain heap
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]
+    run LW -c "$PY -c pass" --group-by color
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]
+    run LW -c "$PY -c pass" -i 0
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]
+    run LW -c "$PY -c pass" --min-age soon
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]
+    run LW -c "$PY -c pass" -o /nonexistent/dir/x
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]
+    run LW -p $$ --vm
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]
+    run LW --bogus
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]
+}
+
+@test "-h documents every flag with an example" {
+    run LW -h
+    [ "$status" -eq 0 ]
+    for f in -p -c -d -i -o --domain --group-by --include --exclude --min-age --top --max-live --vm --host; do
+        echo "$output" | grep -qE -- "^  (.*[ ,])?$f([ ,]|$)"
+    done
+    echo "$output" | grep -q 'leak-watch.sh 1234'
+}
