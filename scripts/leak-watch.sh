@@ -62,8 +62,10 @@ What trace mode sees: every call of CPython's public allocation functions
 and of libc's malloc family.  CPython builds with PGO+LTO (Debian's)
 inline the small-object fast path of PyObject_Malloc into hot callers;
 those allocations (<= 512 bytes) and frees are invisible to uprobes.
-Blocks over 512 bytes always reach malloc and are always seen.  Sampled
-mode sees every allocation (the runtime wraps the allocators).
+Blocks over 512 bytes always reach malloc and are always seen.  Trace
+mode slows an allocation-heavy process a lot (make bench-leak measures it)
+and does not stop itself for that (SystemTap's overload guard is off).
+Sampled mode sees every allocation (the runtime wraps the allocators).
 
 examples:
   leak-watch.sh 1234                          # a running process, Ctrl-C to stop
@@ -144,9 +146,15 @@ if [ -n "$pid" ]; then
         pyscope_die "PID $pid has not loaded pyscope's allocation sampler (import pyscope, or start it with LD_PRELOAD=$preload); use --mode trace"
     fi
 else
-    [ "$mode" != auto ] || mode=trace
+    # a command that preloads the sampler itself samples
+    preloaded=0
+    printf '%s\n' "${PYSCOPE_CMD_ENV:-}" | grep -q '^LD_PRELOAD=.*libpyscope-alloc\.so' &&
+        preloaded=1
+    if [ "$mode" = auto ]; then
+        if [ "$preloaded" = 1 ]; then mode=sampled; else mode=trace; fi
+    fi
     # staprun runs CMD without a shell; env(1) sets the preload for it
-    [ "$mode" != sampled ] ||
+    [ "$mode" != sampled ] || [ "$preloaded" = 1 ] ||
         cmd="env LD_PRELOAD=$preload PYSCOPE_ALLOC_SAMPLE=$mean $cmd"
 fi
 sampled=0
@@ -161,6 +169,10 @@ pyscope_stap_target_args >> "$errlog"
 set -- -s 64 -DMAXSTRINGLEN=1024 -DMAXTRYLOCK=1000000
 while IFS= read -r a; do set -- "$@" "$a"; done < "$errlog"
 [ "$sampled" = 0 ] || set -- "$@" -d "$preload"
+# Trace mode's cost is the point of it (a trap per allocation): SystemTap's
+# overload guard would end the watch of any allocation-heavy process, so it
+# is off; every handler is still bounded (MAXACTION, bounded walks).
+[ "$sampled" = 1 ] || set -- "$@" -DSTP_NO_OVERLOAD
 # A command's extension modules are loaded later (dlopen), so --ldd does
 # not see them: the shared objects in the directories of its PYTHONPATH
 # get their unwind data in too (a running process's come from its maps).
@@ -201,14 +213,29 @@ raw=$prefix.raw
 ) &
 reader=$!
 
-trap 'pyscope_note "interrupted: writing what was collected"' INT TERM
 pyscope_note "$( [ "$sampled" = 1 ] && echo "sampled mode: the runtime's samples" || echo "trace mode: every allocation ($domain)") of ${cmd:-PID $pid}$( [ "$secs" -gt 0 ] && printf ' for %ss' "$secs"); a snapshot every ${interval}s"
+# The runner goes in the background so that an interrupt of this script
+# alone (kill -INT, a supervisor) is passed on too: as SIGTERM, which the
+# runner and stap treat like Ctrl-C (a background job ignores SIGINT).
 if [ -n "$pid" ]; then
-    "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -p "$pid" --data "$raw" -- "$@" 2> "$errlog"
+    "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -p "$pid" --data "$raw" -- "$@" 2> "$errlog" &
 else
-    "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -c "$cmd" --data "$raw" -- "$@" 2> "$errlog"
+    "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -c "$cmd" --data "$raw" -- "$@" 2> "$errlog" &
 fi
-rc=$?
+runner=$!
+trap 'pyscope_note "interrupted: writing what was collected"; kill -TERM "$runner" 2>/dev/null' INT TERM
+# wait returns early (status > 128) when a trapped signal arrives
+while :; do
+    wait "$runner"
+    rc=$?
+    [ "$rc" -gt 128 ] && kill -0 "$runner" 2>/dev/null && continue
+    break
+done
+if [ "$rc" -gt 128 ]; then
+    wait "$runner"
+    r=$?
+    [ "$r" = 127 ] || rc=$r
+fi
 trap - INT TERM
 
 pyscope_show_stap_errors "$errlog"
