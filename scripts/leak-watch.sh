@@ -166,7 +166,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/leak-watch.XXXXXX") || pyscope_die "cannot cre
 trap 'rm -f "$globs" "$errlog"; rm -rf "$work" "${PYSCOPE_TAPSET_TMP:-}"' EXIT
 pyscope_stap_tapset_args > "$errlog"
 pyscope_stap_target_args >> "$errlog"
-set -- -s 64 -DMAXSTRINGLEN=1024 -DMAXTRYLOCK=1000000
+set -- -s 256 -DMAXSTRINGLEN=1024 -DMAXTRYLOCK=1000000
 while IFS= read -r a; do set -- "$@" "$a"; done < "$errlog"
 [ "$sampled" = 0 ] || set -- "$@" -d "$preload"
 # Trace mode's cost is the point of it (a trap per allocation): SystemTap's
