@@ -107,3 +107,7 @@ bench-leak: all
 
 clean:
 	rm -rf $(BUILD) tapsets/pyscope_runtime.stpm
+
+# pyscope-offsets: a CPython build's offsets table from its DWARF
+# (runtime/offsets), for interpreters whose DWARF the run itself lacks.
+include runtime/offsets/offsets.mk

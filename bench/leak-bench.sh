@@ -43,12 +43,15 @@ PYSCOPE_PROG=leak-bench
 #            (@PY@ @CHURN@ --iterations @N@ --threads @T@), @OUT@ an output
 #            prefix of this run (under DIR), @ROOT@ the checkout
 # It must print the workload's `elapsed: S s` line (on stdout or stderr).
-# The first line is the baseline.
+# The first line is the baseline.  `runtime` is sampled mode's floor: the
+# sampling runtime preloaded and sampling, with no SystemTap attached (its
+# probes are then no-ops), i.e. the cost of the allocator hooks alone.
 contenders() {
     if [ -n "$list" ]; then cat -- "$list"; return; fi
     cat <<'EOF'
 untraced     guest  -                         @CMD@
 tracemalloc  guest  -                         @PY@ -X tracemalloc=25 @CHURN@ --iterations @N@ --threads @T@
+runtime      guest  @ROOT@/build/libpyscope-alloc.so  env LD_PRELOAD=@ROOT@/build/libpyscope-alloc.so @CMD@
 memleak      guest  /usr/sbin/memleak-bpfcc   sh @ROOT@/bench/memleak-wrap.sh @CMD@
 trace        host   @ROOT@/scripts/leak-watch.sh  @ROOT@/scripts/leak-watch.sh -c '@CMD@' -o @OUT@
 sampled      host   @ROOT@/scripts/leak-watch.sh,@ROOT@/build/libpyscope-alloc.so  @ROOT@/scripts/leak-watch.sh -c 'env LD_PRELOAD=@ROOT@/build/libpyscope-alloc.so @CMD@' -o @OUT@

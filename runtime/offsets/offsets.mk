@@ -1,0 +1,32 @@
+# offsets.mk: build $(BUILD)/pyscope-offsets, which prints a CPython
+# build's offsets table (runtime/offsets/keys.tsv) from its DWARF.
+# Included by the main Makefile (include runtime/offsets/offsets.mk);
+# also works alone: make -f runtime/offsets/offsets.mk
+# Needs libdw-dev and libelf-dev.
+
+BUILD ?= build
+CC ?= gcc
+CFLAGS ?= -O2 -g -Wall -Wextra -std=c11
+
+OFFSETS_SRC := $(wildcard runtime/offsets/*.c)
+OFFSETS_HDR := $(wildcard runtime/offsets/*.h)
+OFFSETS_TOOL := $(BUILD)/pyscope-offsets
+
+# Whether this file is included before or after the main Makefile's first
+# rule, the default goal stays (or, alone, becomes) "all".
+offsets_saved_goal := $(.DEFAULT_GOAL)
+
+.PHONY: offsets-tables
+
+all: $(OFFSETS_TOOL)
+
+$(OFFSETS_TOOL): $(OFFSETS_SRC) $(OFFSETS_HDR)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $(OFFSETS_SRC) -ldw -lelf
+
+# Rewrite runtime/offsets/tables/3.X.tsv from the installed CPythons'
+# headers (tests/offsets/make-tables.sh; see its header).
+offsets-tables:
+	tests/offsets/make-tables.sh
+
+.DEFAULT_GOAL := $(or $(offsets_saved_goal),all)
