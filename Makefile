@@ -33,7 +33,7 @@ EXAMPLE_EXT_SRC := $(wildcard examples/ext/*.c) examples/ext/setup.py
 EXAMPLE_EXT_STAMP := $(EXAMPLE_EXT_DIR)/.built
 
 all: $(BUILD)/pyscope-report $(BUILD)/pyscope-leak $(PYEXT) $(PRELOAD) tapsets/pyscope_runtime.stpm \
-	$(EXAMPLE_EXT_STAMP)
+	tapsets/pyscope_layout.stpm $(EXAMPLE_EXT_STAMP)
 
 # The scope-painting extension, with its DWARF (the tapsets read its label
 # table through it).  PYTHONPATH=build/py makes `import pyscope` find it.
@@ -66,6 +66,12 @@ $(EXAMPLE_EXT_STAMP): $(EXAMPLE_EXT_SRC)
 # Which shared object holds the label table, for tapsets/labels.stp.
 tapsets/pyscope_runtime.stpm: $(PYEXT) $(PRELOAD) Makefile
 	scripts/lib/runtime-stpm.sh $(abspath $(PYEXT)) $(abspath $(PRELOAD)) > $@.tmp && mv $@.tmp $@
+
+# The CPython layout the tapsets read by default: Debian's python3.11
+# (tools targeting another interpreter write a private one).
+tapsets/pyscope_layout.stpm: $(BUILD)/pyscope-offsets scripts/lib/layout-stpm.sh \
+		runtime/offsets/keys.tsv $(wildcard runtime/offsets/tables/*.tsv)
+	scripts/lib/layout-stpm.sh $(PYTHON) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/pyscope-report: runtime/report/main.c $(REPORT_LIB_SRC) $(REPORT_HDR)
 	@mkdir -p $(BUILD)
@@ -106,7 +112,7 @@ bench-leak: all
 	bench/leak-bench.sh $(BENCH_LEAK_ARGS)
 
 clean:
-	rm -rf $(BUILD) tapsets/pyscope_runtime.stpm
+	rm -rf $(BUILD) tapsets/pyscope_runtime.stpm tapsets/pyscope_layout.stpm
 
 # pyscope-offsets: a CPython build's offsets table from its DWARF
 # (runtime/offsets), for interpreters whose DWARF the run itself lacks.

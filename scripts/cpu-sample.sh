@@ -84,17 +84,17 @@ case "$top" in *[!0-9]*|"") pyscope_die "--top needs a number, got '$top'" ;; es
 outdir=$(dirname -- "$prefix")
 [ -d "$outdir" ] && [ -w "$outdir" ] || pyscope_die "cannot write into $outdir"
 
-pyscope_check_target "$pid" "$cmd" "$runner_mode"
-
-# The report tool, the runtime and its tapset macro file (quick when built).
+# The report tool, the runtime and its tapset macro files (quick when built).
 report=$PYSCOPE_BUILD/pyscope-report
 make -s -C "$PYSCOPE_ROOT" BUILD="$PYSCOPE_BUILD" all >&2 ||
     pyscope_die "cannot build pyscope (make failed)"
 
+pyscope_check_target "$pid" "$cmd" "$runner_mode"
+
 # stap arguments: tapsets, unwind data for the target, transport buffer.
 # User input reaches stap only as separate argv words, never inside script text.
 errlog=$(mktemp "${TMPDIR:-/tmp}/cpu-sample.XXXXXX") || pyscope_die "cannot create a temporary file"
-trap 'rm -f "$errlog"; rm -rf "${PYSCOPE_TAPSET_TMP:-}"' EXIT
+trap 'rm -f "$errlog"; rm -rf "${PYSCOPE_TAPSET_TMP:-}" "${PYSCOPE_LAYOUT:-}"' EXIT
 pyscope_stap_tapset_args > "$errlog"
 pyscope_stap_target_args >> "$errlog"
 set -- -s 32

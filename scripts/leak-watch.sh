@@ -125,12 +125,12 @@ case "$group" in stack|line|file|label) ;; *) pyscope_die "--group-by must be st
 outdir=$(dirname -- "$prefix")
 [ -d "$outdir" ] && [ -w "$outdir" ] || pyscope_die "cannot write into $outdir"
 
-pyscope_check_target "$pid" "$cmd" "$runner_mode"
-
 leak=$PYSCOPE_BUILD/pyscope-leak
 preload=$PYSCOPE_BUILD/libpyscope-alloc.so
 make -s -C "$PYSCOPE_ROOT" BUILD="$PYSCOPE_BUILD" all >&2 ||
     pyscope_die "cannot build pyscope (make failed)"
+
+pyscope_check_target "$pid" "$cmd" "$runner_mode"
 preload=$(readlink -f -- "$preload")
 
 # Sampled or trace: a running process samples when it loaded pyscope's
@@ -163,7 +163,7 @@ sampled=0
 # stap arguments; user input reaches stap only as separate argv words.
 errlog=$(mktemp "${TMPDIR:-/tmp}/leak-watch.XXXXXX") || pyscope_die "cannot create a temporary file"
 work=$(mktemp -d "${TMPDIR:-/tmp}/leak-watch.XXXXXX") || pyscope_die "cannot create a temporary directory"
-trap 'rm -f "$globs" "$errlog"; rm -rf "$work" "${PYSCOPE_TAPSET_TMP:-}"' EXIT
+trap 'rm -f "$globs" "$errlog" "${PYSCOPE_LAYOUT:-}"; rm -rf "$work" "${PYSCOPE_TAPSET_TMP:-}"' EXIT
 pyscope_stap_tapset_args > "$errlog"
 pyscope_stap_target_args >> "$errlog"
 set -- -s 256 -DMAXSTRINGLEN=1024 -DMAXTRYLOCK=1000000

@@ -112,6 +112,8 @@ fi
 
 [ -n "$pid" ] || [ -z "$addr" ] ||
     pyscope_die "--addr needs -p PID: a command's objects have no address before it runs"
+make -s -C "$PYSCOPE_ROOT" BUILD="$PYSCOPE_BUILD" all >&2 ||
+    pyscope_die "cannot build pyscope (make failed)"
 pyscope_check_target "$pid" "$cmd" "$runner_mode"
 
 # The ELF file with the watched functions: it must have them, with DWARF.
@@ -153,11 +155,8 @@ if [ -n "$alloc_in" ] && is_c_name "$alloc_in"; then
     fi
 fi
 
-make -s -C "$PYSCOPE_ROOT" BUILD="$PYSCOPE_BUILD" all >&2 ||
-    pyscope_die "cannot build pyscope (make failed)"
-
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/refcount-watch.XXXXXX") || pyscope_die "cannot create a temporary directory"
-trap 'rm -rf "$tmp"; rm -rf "${PYSCOPE_TAPSET_TMP:-}"' EXIT
+trap 'rm -rf "$tmp"; rm -rf "${PYSCOPE_TAPSET_TMP:-}" "${PYSCOPE_LAYOUT:-}"' EXIT
 
 # The script: the fixed part, then one block of probes per watched
 # function.  The blocks name their functions only as @N (stap's script

@@ -1,5 +1,7 @@
 # offsets.mk: build $(BUILD)/pyscope-offsets, which prints a CPython
-# build's offsets table (runtime/offsets/keys.tsv) from its DWARF.
+# build's offsets table (runtime/offsets/keys.tsv) from its DWARF, or
+# without DWARF (--elf-only, --debug-offsets) from its ELF symbols and
+# CPython 3.13+'s _Py_DebugOffsets.
 # Included by the main Makefile (include runtime/offsets/offsets.mk);
 # also works alone: make -f runtime/offsets/offsets.mk
 # Needs libdw-dev and libelf-dev.

@@ -1,17 +1,22 @@
 /* pyscope-offsets.c - print the pyscope offsets table of one CPython build
-   (the keys of runtime/offsets/keys.tsv) from its DWARF.
+   (the keys of runtime/offsets/keys.tsv).
  *
  *   pyscope-offsets [-o FILE] [--debug-file DEBUGFILE] BINARY
+ *   pyscope-offsets [-o FILE] --elf-only BINARY
+ *   pyscope-offsets [-o FILE] --debug-offsets [--pid PID] BINARY
  *
- * BINARY is a python executable or a libpython3.X.so.  Its DWARF is read
- * from BINARY itself, from DEBUGFILE, or (stripped binary) from the debug
- * file its build-id or .gnu_debuglink names under /usr/lib/debug.  Struct
- * offsets and sizes come from DWARF; version_hex from the ELF data (see
- * pyversion.h); sym.* from the symbol tables.  Exit status: 0 done, 1 no
- * DWARF or an unreadable file, 2 bad arguments.
+ * BINARY is a python executable or a libpython3.X.so.  By default every
+ * key comes from its DWARF, read from BINARY itself, from DEBUGFILE, or
+ * (stripped binary) from the debug file its build-id or .gnu_debuglink
+ * names under /usr/lib/debug: struct offsets and sizes from DWARF;
+ * version_hex from the ELF data (see pyversion.h); sym.* and elf.exec from
+ * the ELF file (elffacts.h).  --elf-only and --debug-offsets need no DWARF
+ * (elfmodes.h).  Exit status: 0 done, 1 no DWARF, an unreadable file or
+ * (the other modes) missing data, 2 bad arguments.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,58 +25,26 @@
 
 #include "debugfile.h"
 #include "dwarftypes.h"
+#include "elffacts.h"
 #include "elfinfo.h"
+#include "elfmodes.h"
 #include "keytable.h"
-#include "pyversion.h"
+#include "table.h"
 
 #define PROGRAM "pyscope-offsets"
-#define FORMAT_VERSION 1
 #define MAX_TYPES 32
-#define MAX_LINES 128
-#define MAX_KEY 64
+#define MAX_DWARF_LINE 4200     /* "# dwarf PATH (how found)" */
 
 static const char usage_line[] =
-    "usage: " PROGRAM " [-o FILE] [--debug-file DEBUGFILE] BINARY\n";
+    "usage: " PROGRAM " [-o FILE] [--debug-file DEBUGFILE | --elf-only"
+    " | --debug-offsets [--pid PID]] BINARY\n";
 
-/* One "key<TAB>value" line of the table. */
-typedef struct {
-    char key[MAX_KEY];
-    unsigned long long value;
-} Entry;
-
-typedef struct {
-    Entry entries[MAX_LINES];
-    size_t nentries;
-    /* "# missing ..." comments: keys that apply but were not found. */
-    char missing[MAX_LINES][MAX_KEY + 96];
-    size_t nmissing;
-} Table;
-
-static void
-add_entry(Table *table, const char *key, unsigned long long value)
-{
-    if (table->nentries < MAX_LINES) {
-        Entry *e = &table->entries[table->nentries++];
-
-        snprintf(e->key, sizeof(e->key), "%s", key);
-        e->value = value;
-    }
-}
-
+/* A "# missing ..." comment: a key that applies but was not found. */
 static void
 add_missing(Table *table, const OffsetKey *key)
 {
-    if (table->nmissing < MAX_LINES) {
-        snprintf(table->missing[table->nmissing++], MAX_KEY + 96,
-                 "%s (%s.%s not in the DWARF)", key->key, key->type,
-                 key->paths[0] != NULL ? key->paths[0] : "<size>");
-    }
-}
-
-static int
-compare_entries(const void *a, const void *b)
-{
-    return strcmp(((const Entry *)a)->key, ((const Entry *)b)->key);
+    table_comment(table, "missing %s (%s.%s not in the DWARF)", key->key,
+                  key->type, key->paths[0] != NULL ? key->paths[0] : "<size>");
 }
 
 /* The distinct type names of the key table, for one DWARF walk. */
@@ -154,7 +127,7 @@ add_struct_keys(Table *table, DwarfType *types, size_t ntypes, int minor,
         }
         type = type_named(types, ntypes, key->type);
         if (type != NULL && key_value(key, type, big_endian, &value)) {
-            add_entry(table, key->key, value);
+            table_set(table, key->key, value);
         }
         else if (!key->optional && minor >= 0) {
             add_missing(table, key);
@@ -162,78 +135,11 @@ add_struct_keys(Table *table, DwarfType *types, size_t ntypes, int minor,
     }
 }
 
-static void
-add_symbol_keys(Table *table, const ElfInfo *binary, const ElfInfo *debug,
-                int minor)
-{
-    GElf_Sym sym;
-
-    if (elfinfo_lookup_symbol(binary, debug, "_PyRuntime", &sym)) {
-        add_entry(table, "sym._PyRuntime", sym.st_value);
-    }
-    if ((minor < 0 || minor >= 11)
-        && elfinfo_lookup_symbol(binary, debug, "Py_Version", &sym)) {
-        add_entry(table, "sym.Py_Version", sym.st_value);
-    }
-}
-
+/* The DWARF mode, after the arguments are parsed.  Returns the exit
+   status. */
 static int
-write_table(FILE *out, const Table *table, const ElfInfo *binary,
-            const ElfInfo *debug, DebugFileSource source,
-            const PyVersion *version)
-{
-    char build_id[2 * ELFINFO_BUILD_ID_MAX + 1];
-
-    elfinfo_build_id_hex(binary, build_id, sizeof(build_id));
-    fprintf(out, "# pyscope-offsets %d\n", FORMAT_VERSION);
-    fprintf(out, "# binary %s\n", binary->path);
-    fprintf(out, "# build-id %s\n", build_id[0] ? build_id : "none");
-    fprintf(out, "# dwarf %s (%s)\n", debug->path,
-            debugfile_source_name(source));
-    fprintf(out, "# version-source %s\n", version->source);
-    for (size_t i = 0; i < table->nmissing; i++) {
-        fprintf(out, "# missing %s\n", table->missing[i]);
-    }
-    for (size_t i = 0; i < table->nentries; i++) {
-        fprintf(out, "%s\t%llu\n", table->entries[i].key,
-                table->entries[i].value);
-    }
-    return ferror(out) ? -1 : 0;
-}
-
-static int
-output(const char *out_path, const Table *table, const ElfInfo *binary,
-       const ElfInfo *debug, DebugFileSource source,
-       const PyVersion *version)
-{
-    FILE *out = stdout;
-    int status;
-
-    if (out_path != NULL) {
-        out = fopen(out_path, "w");
-        if (out == NULL) {
-            fprintf(stderr, PROGRAM ": %s: %s\n", out_path, strerror(errno));
-            return 1;
-        }
-    }
-    status = write_table(out, table, binary, debug, source, version);
-    if (out != stdout) {
-        status |= fclose(out);
-    }
-    else {
-        status |= fflush(out);
-    }
-    if (status != 0) {
-        fprintf(stderr, PROGRAM ": cannot write %s\n",
-                out_path != NULL ? out_path : "standard output");
-        return 1;
-    }
-    return 0;
-}
-
-/* Everything after the arguments are parsed.  Returns the exit status. */
-static int
-run(const char *binary_path, const char *debug_path, const char *out_path)
+run_dwarf(const char *binary_path, const char *debug_path,
+          const char *out_path)
 {
     ElfInfo binary, debug;
     DebugFileSource source;
@@ -243,8 +149,10 @@ run(const char *binary_path, const char *debug_path, const char *out_path)
     DwarfType types[MAX_TYPES];
     DwarfType *object;
     size_t ntypes;
-    PyVersion version;
+    ElfFacts facts;
     static Table table;
+    TableHeader header;
+    char dwarf_line[MAX_DWARF_LINE];
     const char *ident;
     bool big_endian;
     int status = 1;
@@ -283,8 +191,8 @@ run(const char *binary_path, const char *debug_path, const char *out_path)
         goto done;
     }
 
-    pyversion_find(&binary, &debug, &version);
-    if (version.minor < 0) {
+    elffacts_read(&binary, &debug, &facts);
+    if (facts.version.minor < 0) {
         fprintf(stderr, PROGRAM ": warning: cannot tell the CPython version "
                 "of %s; no version_hex, and every key its DWARF has\n",
                 binary_path);
@@ -292,20 +200,21 @@ run(const char *binary_path, const char *debug_path, const char *out_path)
     ident = elf_getident(binary.elf, NULL);
     big_endian = ident != NULL && ident[EI_DATA] == ELFDATA2MSB;
 
-    memset(&table, 0, sizeof(table));
-    if (version.hex != 0) {
-        add_entry(&table, "version_hex", version.hex);
-    }
-    add_entry(&table, "free_threaded",
+    table_init(&table);
+    elffacts_add_keys(&facts, &table);
+    table_set(&table, "free_threaded",
               dwarftypes_has_member(&object->die, "ob_tid") ? 1 : 0);
-    add_symbol_keys(&table, &binary, &debug, version.minor);
-    add_struct_keys(&table, types, ntypes, version.minor, big_endian);
-    qsort(table.entries, table.nentries, sizeof(Entry), compare_entries);
-    if (table.nmissing > 0) {
+    add_struct_keys(&table, types, ntypes, facts.version.minor, big_endian);
+    if (table.ncomments > 0) {
         fprintf(stderr, PROGRAM ": warning: %zu keys not found in the DWARF "
-                "(see the '# missing' lines)\n", table.nmissing);
+                "(see the '# missing' lines)\n", table.ncomments);
     }
-    status = output(out_path, &table, &binary, &debug, source, &version);
+    snprintf(dwarf_line, sizeof(dwarf_line), "%s (%s)", debug.path,
+             debugfile_source_name(source));
+    header.binary = &binary;
+    header.dwarf = dwarf_line;
+    header.version_source = facts.version.source;
+    status = table_output(out_path, &table, &header);
 
 done:
     if (dwarf != NULL) {
@@ -316,16 +225,46 @@ done:
     return status;
 }
 
+/* A --pid argument: a decimal process id > 0, or 0 if it is not one. */
+static pid_t
+parse_pid(const char *text)
+{
+    char *end;
+    long value;
+
+    if (text[0] < '0' || text[0] > '9') {
+        return 0;
+    }
+    errno = 0;
+    value = strtol(text, &end, 10);
+    if (errno != 0 || *end != '\0' || value <= 0 || value > INT_MAX) {
+        return 0;
+    }
+    return (pid_t)value;
+}
+
+enum {
+    OPT_DEBUG_FILE = 256,
+    OPT_ELF_ONLY,
+    OPT_DEBUG_OFFSETS,
+    OPT_PID
+};
+
 int
 main(int argc, char **argv)
 {
     static const struct option long_options[] = {
         {"output", required_argument, NULL, 'o'},
-        {"debug-file", required_argument, NULL, 'd'},
+        {"debug-file", required_argument, NULL, OPT_DEBUG_FILE},
+        {"elf-only", no_argument, NULL, OPT_ELF_ONLY},
+        {"debug-offsets", no_argument, NULL, OPT_DEBUG_OFFSETS},
+        {"pid", required_argument, NULL, OPT_PID},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *out_path = NULL, *debug_path = NULL;
+    const char *out_path = NULL, *debug_path = NULL, *pid_text = NULL;
+    bool elf_only = false, debug_offsets = false;
+    pid_t pid = 0;
     int opt;
 
     while ((opt = getopt_long(argc, argv, "o:h", long_options, NULL)) != -1) {
@@ -333,8 +272,17 @@ main(int argc, char **argv)
         case 'o':
             out_path = optarg;
             break;
-        case 'd':
+        case OPT_DEBUG_FILE:
             debug_path = optarg;
+            break;
+        case OPT_ELF_ONLY:
+            elf_only = true;
+            break;
+        case OPT_DEBUG_OFFSETS:
+            debug_offsets = true;
+            break;
+        case OPT_PID:
+            pid_text = optarg;
             break;
         case 'h':
             fputs(usage_line, stdout);
@@ -344,11 +292,23 @@ main(int argc, char **argv)
             return 2;
         }
     }
+    if (pid_text != NULL) {
+        pid = parse_pid(pid_text);
+    }
     if (optind != argc - 1 || argv[optind][0] == '\0'
         || (out_path != NULL && out_path[0] == '\0')
-        || (debug_path != NULL && debug_path[0] == '\0')) {
+        || (debug_path != NULL && debug_path[0] == '\0')
+        || (elf_only && debug_offsets)
+        || (debug_path != NULL && (elf_only || debug_offsets))
+        || (pid_text != NULL && (!debug_offsets || pid == 0))) {
         fputs(usage_line, stderr);
         return 2;
     }
-    return run(argv[optind], debug_path, out_path);
+    if (elf_only) {
+        return run_elf_only(argv[optind], out_path);
+    }
+    if (debug_offsets) {
+        return run_debug_offsets(argv[optind], pid, out_path);
+    }
+    return run_dwarf(argv[optind], debug_path, out_path);
 }

@@ -8,22 +8,43 @@
 #   pyscope_stap_target_args    stap -d/--ldd flags for the chosen target
 #   pyscope_stap_tapset_args    stap -I/-d flags for the tapsets and, when
 #                               the target loads one, pyscope's runtime
-# After either check, PYSCOPE_PYTHON is the interpreter ELF file.
+# After either check, PYSCOPE_PYTHON is the ELF file that holds the
+# interpreter (the executable, or the libpython3.X.so it uses),
+# PYSCOPE_PYTHON_EXE the executable, and PYSCOPE_LAYOUT a tapset macro
+# file describing that interpreter's layout (scripts/lib/layout-stpm.sh).
 
-# The interpreters this version reads (DWARF-described 3.11, see
-# tapsets/pyscope.stpm).
-PYSCOPE_SUPPORTED=/usr/bin/python3.11
-
+# _pyscope_check_python EXE WHAT [PID]: EXE (run by PID, if given) is a
+# CPython the tapsets read; any of 3.8-3.14, its version read from the
+# binary itself.
 _pyscope_check_python() {
     py=$(readlink -f -- "$1" 2>/dev/null || printf '%s' "$1")
-    case " $PYSCOPE_SUPPORTED " in
-        *" $py "*) ;;
-        *) pyscope_die "$2 runs $py, not a supported interpreter ($PYSCOPE_SUPPORTED)" ;;
-    esac
-    # Its DWARF: python3.11-dbg puts it under /usr/lib/debug/.build-id.
-    pyscope_elf_debug_file "$py" >/dev/null ||
-        pyscope_die "no debuginfo for $py (install python3.11-dbg)"
-    PYSCOPE_PYTHON=$py
+    # a pyenv shim (a shell script) runs the interpreter pyenv picks
+    if [ -z "${3:-}" ] && head -c 64 "$py" 2>/dev/null | grep -q '^#!' &&
+        grep -q 'pyenv' "$py" 2>/dev/null; then
+        real=$(pyenv which "$(basename -- "$1")" 2>/dev/null) &&
+            py=$(readlink -f -- "$real")
+    fi
+    [ -f "$py" ] || pyscope_die "$2: $py not found"
+    # the interpreter: in the executable, or in the libpython it maps/links
+    elf=$py
+    if ! "$PYSCOPE_BUILD/pyscope-offsets" --elf-only "$py" >/dev/null 2>&1; then
+        if [ -n "${3:-}" ]; then
+            lib=$(awk '$6 ~ /\/libpython3\.[0-9]+[a-z]*\.so/ { print $6; exit }' \
+                "/proc/$3/maps" 2>/dev/null)
+        else
+            lib=$(ldd "$py" 2>/dev/null | awk '$1 ~ /^libpython3/ { print $3; exit }')
+        fi
+        [ -n "$lib" ] || pyscope_die "$2 runs $py, which is not a CPython interpreter"
+        elf=$(readlink -f -- "$lib")
+    fi
+    [ -x "$PYSCOPE_BUILD/pyscope-offsets" ] ||
+        pyscope_die "$PYSCOPE_BUILD/pyscope-offsets is missing (run make)"
+    PYSCOPE_LAYOUT=$(mktemp "${TMPDIR:-/tmp}/pyscope-layout.XXXXXX") ||
+        pyscope_die "cannot create a temporary file"
+    PYSCOPE_PROG=$PYSCOPE_PROG "$PYSCOPE_ROOT/scripts/lib/layout-stpm.sh" "$elf" ${3:-} \
+        > "$PYSCOPE_LAYOUT" || { rm -f "$PYSCOPE_LAYOUT"; exit 1; }
+    PYSCOPE_PYTHON=$elf
+    PYSCOPE_PYTHON_EXE=$py
 }
 
 # The file holding an ELF file's DWARF: the file itself when it has
@@ -58,7 +79,7 @@ pyscope_check_pid() {
     [ -d "/proc/$1" ] || pyscope_die "no process with PID $1"
     exe=$(readlink "/proc/$1/exe" 2>/dev/null) ||
         pyscope_die "cannot read /proc/$1/exe (not root?)"
-    _pyscope_check_python "$exe" "PID $1"
+    _pyscope_check_python "$exe" "PID $1" "$1"
     PYSCOPE_PID=$1
 }
 
@@ -91,6 +112,8 @@ $prog"; shift; prog=${1:-} ;;
 # the unwinder has their unwind tables; --ldd for a command's libraries.
 pyscope_stap_target_args() {
     printf -- '-d\n%s\n' "$PYSCOPE_PYTHON"
+    [ "$PYSCOPE_PYTHON_EXE" = "$PYSCOPE_PYTHON" ] ||
+        printf -- '-d\n%s\n' "$PYSCOPE_PYTHON_EXE"
     if [ -n "${PYSCOPE_PID:-}" ]; then
         awk '$6 ~ /^\// && $6 ~ /\.so/ {print $6}' "/proc/$PYSCOPE_PID/maps" |
             sort -u | while IFS= read -r so; do printf -- '-d\n%s\n' "$so"; done
@@ -112,21 +135,31 @@ pyscope_stap_tapset_args() {
     else
         so=$(printf '%s\n' "$PYSCOPE_CMD_ENV" | {
             while IFS= read -r kv; do [ -z "$kv" ] || export "${kv?}"; done
-            "$PYSCOPE_PYTHON" -c 'import importlib.util as u; s = u.find_spec("pyscope._pyscope"); print(s.origin if s else "")' 2>/dev/null
+            "$PYSCOPE_PYTHON_EXE" -c 'import importlib.util as u; s = u.find_spec("pyscope._pyscope"); print(s.origin if s else "")' 2>/dev/null
         })
     fi
+    other_so=0
     if [ -n "$so" ]; then
         so=$(readlink -f -- "$so")
         built=$(readlink -f -- "$PYSCOPE_BUILD/py/pyscope/$(basename -- "$so")" 2>/dev/null || true)
-        if [ "$so" != "$built" ]; then
-            dir=$(mktemp -d "${TMPDIR:-/tmp}/pyscope-tapsets.XXXXXX")
-            cp "$PYSCOPE_ROOT"/tapsets/*.stp "$PYSCOPE_ROOT"/tapsets/pyscope.stpm "$dir/"
+        [ "$so" = "$built" ] || other_so=1
+    fi
+    # A private copy of the tapsets when the target is not what the
+    # installed macro files describe: another interpreter (its layout), or
+    # another copy of pyscope's runtime.
+    if [ "$other_so" = 1 ] ||
+        ! cmp -s "$PYSCOPE_LAYOUT" "$PYSCOPE_ROOT/tapsets/pyscope_layout.stpm"; then
+        dir=$(mktemp -d "${TMPDIR:-/tmp}/pyscope-tapsets.XXXXXX")
+        cp "$PYSCOPE_ROOT"/tapsets/*.stp "$PYSCOPE_ROOT"/tapsets/pyscope.stpm \
+            "$PYSCOPE_ROOT"/tapsets/pyscope_runtime.stpm "$dir/"
+        cp "$PYSCOPE_LAYOUT" "$dir/pyscope_layout.stpm"
+        if [ "$other_so" = 1 ]; then
             "$PYSCOPE_ROOT/scripts/lib/runtime-stpm.sh" "$so" > "$dir/pyscope_runtime.stpm" ||
                 pyscope_die "cannot use the pyscope runtime at $so"
             grep -A1 'The allocation sampler' "$PYSCOPE_ROOT/tapsets/pyscope_runtime.stpm" \
                 >> "$dir/pyscope_runtime.stpm" || true
-            PYSCOPE_TAPSET_TMP=$dir
         fi
+        PYSCOPE_TAPSET_TMP=$dir
     fi
     printf -- '-I\n%s\n' "$dir"
     [ -z "$so" ] || printf -- '-d\n%s\n' "$so"
