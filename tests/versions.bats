@@ -76,3 +76,74 @@ check_version() {
     [ "$status" -ne 0 ]
     echo "$output" | grep -q 'not a CPython interpreter'
 }
+
+# stripped_install VERSION DIR: VERSION's interpreter with a libpython that
+# has no DWARF and no .symtab (strip --strip-all), loaded through
+# LD_LIBRARY_PATH ahead of the original (the executable's RUNPATH is
+# absolute); the standard library is the original's.
+stripped_install() {
+    v=$1 d=$2 m=${1%.*}
+    mkdir -p "$d/bin" "$d/lib"
+    cp "$PYENV/$v/bin/python$m" "$d/bin/"
+    strip --strip-all -o "$d/lib/libpython$m.so.1.0" "$PYENV/$v/lib/libpython$m.so.1.0"
+    ln -s "$PYENV/$v/lib/python$m" "$d/lib/python$m"
+    ! readelf -S "$d/lib/libpython$m.so.1.0" | grep -q -e '\.debug_info' -e '\.symtab'
+}
+
+# the profile of callback.py is right: caller -> native frames -> slow_key
+# (with no symbol table, SystemTap names a static function's frames after
+# the nearest exported symbol, so sorted()'s frames are not named here)
+callback_ok() {
+    re='caller \([^;]*callback\.py:20\);([^;(]*;)+slow_key \([^;]*callback\.py:1[1-4]\)'
+    share=$(folded_share "$1" "$re")
+    echo "caller->sorted->slow_key: $share%"
+    [ "$share" -ge 50 ]
+}
+
+@test "a stripped interpreter, profiled with offsets extracted beforehand by pyscope-offsets" {
+    python_of 3.12.1 >/dev/null
+    d="$BATS_TEST_TMPDIR/py312"
+    stripped_install 3.12.1 "$d"
+    lib="$d/lib/libpython3.12.so.1.0"
+    empty="$BATS_TEST_TMPDIR/no-tables"; mkdir -p "$empty"
+    cache="$BATS_TEST_TMPDIR/offsets"; mkdir -p "$cache"
+    cmd="env LD_LIBRARY_PATH=$d/lib $d/bin/python3.12 $ROOT/examples/callback.py 6"
+    # without DWARF, an extracted table or a compiled-in one: one clear line
+    run env PYSCOPE_TABLES="$empty" PYSCOPE_OFFSETS_DIR="$cache" \
+        "$ROOT/scripts/cpu-sample.sh" -c "$cmd" -o "$BATS_TEST_TMPDIR/x"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    echo "$output" | grep -q 'no offset for .* extract them with pyscope-offsets'
+    # extracted once, from the original's DWARF, into the cache by build-id
+    bid=$(readelf -n "$lib" | sed -n 's/.*Build ID: *\([0-9a-f]*\).*/\1/p')
+    "$ROOT/build/pyscope-offsets" --debug-file "$PYENV/3.12.1/lib/libpython3.12.so.1.0" \
+        -o "$cache/$bid.tsv" "$lib"
+    run env PYSCOPE_TABLES="$empty" PYSCOPE_OFFSETS_DIR="$cache" \
+        "$ROOT/scripts/cpu-sample.sh" -c "$cmd" -o "$BATS_TEST_TMPDIR/s"
+    echo "$output" | tail -5
+    [ "$status" -eq 0 ]
+    echo "$output" | grep -q "CPython 3\.12\.1 ($lib): offsets from an extracted table ($cache/$bid\.tsv) ([0-9]* keys)\$"
+    callback_ok "$BATS_TEST_TMPDIR/s.folded"
+}
+
+@test "CPython 3.13 with no DWARF at all: offsets from _Py_DebugOffsets" {
+    python_of 3.13.0 >/dev/null
+    d="$BATS_TEST_TMPDIR/py313"
+    stripped_install 3.13.0 "$d"
+    lib="$d/lib/libpython3.13.so.1.0"
+    # a compiled-in table whose frame and thread offsets are all wrong:
+    # the run can only work if what the build itself says comes first
+    tables="$BATS_TEST_TMPDIR/tables"; mkdir -p "$tables"
+    awk -F '\t' 'BEGIN { OFS = "\t" }
+        $1 ~ /^(tstate|interp|runtime)\./ || $1 ~ /^iframe\.(previous|code|instr|owner)$/ ||
+        $1 ~ /^code\.co_/ { $2 += 8 } { print }' \
+        "$ROOT/runtime/offsets/tables/3.13.tsv" > "$tables/3.13.tsv"
+    run env PYSCOPE_TABLES="$tables" PYSCOPE_OFFSETS_DIR="$BATS_TEST_TMPDIR/none" \
+        "$ROOT/scripts/cpu-sample.sh" \
+        -c "env LD_LIBRARY_PATH=$d/lib $d/bin/python3.13 $ROOT/examples/callback.py 6" \
+        -o "$BATS_TEST_TMPDIR/s"
+    echo "$output" | tail -5
+    [ "$status" -eq 0 ]
+    echo "$output" | grep -q "CPython 3\.13\.0 ($lib): offsets from _Py_DebugOffsets (file) ([0-9]* keys), the compiled-in 3\.13 table ([0-9]* keys)\$"
+    callback_ok "$BATS_TEST_TMPDIR/s.folded"
+}

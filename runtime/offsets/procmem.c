@@ -8,7 +8,9 @@
  * several lines (RELRO makes part of the data segment read-only), and a
  * process may map the file again for reading; so the line must also be
  * writable exactly when the segment is (PF_W). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 
 #include "procmem.h"
 

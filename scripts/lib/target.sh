@@ -32,7 +32,10 @@ _pyscope_check_python() {
             lib=$(awk '$6 ~ /\/libpython3\.[0-9]+[a-z]*\.so/ { print $6; exit }' \
                 "/proc/$3/maps" 2>/dev/null)
         else
-            lib=$(ldd "$py" 2>/dev/null | awk '$1 ~ /^libpython3/ { print $3; exit }')
+            # with the command's own environment (LD_LIBRARY_PATH)
+            lib=$(printf '%s\n' "${PYSCOPE_CMD_ENV:-}" | {
+                while IFS= read -r kv; do [ -z "$kv" ] || export "${kv?}"; done
+                ldd "$py" 2>/dev/null; } | awk '$1 ~ /^libpython3/ { print $3; exit }')
         fi
         [ -n "$lib" ] || pyscope_die "$2 runs $py, which is not a CPython interpreter"
         elf=$(readlink -f -- "$lib")
