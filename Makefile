@@ -71,7 +71,7 @@ tapsets/pyscope_runtime.stpm: $(PYEXT) $(PRELOAD) Makefile
 # (tools targeting another interpreter write a private one).
 tapsets/pyscope_layout.stpm: $(BUILD)/pyscope-offsets scripts/lib/layout-stpm.sh \
 		runtime/offsets/keys.tsv $(wildcard runtime/offsets/tables/*.tsv)
-	scripts/lib/layout-stpm.sh $(PYTHON) > $@.tmp && mv $@.tmp $@
+	PYSCOPE_QUIET=1 scripts/lib/layout-stpm.sh $(PYTHON) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/pyscope-report: runtime/report/main.c $(REPORT_LIB_SRC) $(REPORT_HDR)
 	@mkdir -p $(BUILD)
@@ -117,3 +117,4 @@ clean:
 # pyscope-offsets: a CPython build's offsets table from its DWARF
 # (runtime/offsets), for interpreters whose DWARF the run itself lacks.
 include runtime/offsets/offsets.mk
+include runtime/pyscope/versions.mk

@@ -155,7 +155,7 @@ PYEOF
     [ "${#lab}" -le 150 ]
     # svg: well-formed, no raw script element
     xmllint --noout "$p.svg"
-    ! grep -q '<script>alert' "$p.svg"
+    ! grep -q '<script>alert' "$p.svg" || false
     grep -q '&lt;script&gt;alert' "$p.svg"
     # csv from the same samples: quoted, formula-safe
     "$ROOT/build/pyscope-report" --labels join --labels-csv "$p.csv" --folded /dev/null "$p.raw" >/dev/null

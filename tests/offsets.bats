@@ -191,7 +191,7 @@ check_pyenv_version() {
         value "$TMP/tool.tsv" runtime.tstate_current
         [ "$(value "$TMP/tool.tsv" str.ascii_size)" = 48 ]
     else
-        ! value "$TMP/tool.tsv" runtime.tstate_current
+        ! value "$TMP/tool.tsv" runtime.tstate_current || false
         [ "$(value "$TMP/tool.tsv" str.ascii_size)" = 40 ]
     fi
     if [ "$minor" -ge 11 ]; then
@@ -239,7 +239,7 @@ check_pyenv_version() {
     id=$(build_id "$exe")
     debug=/usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug
     [ -f "$debug" ] || skip "no $debug (install python3.11-dbg)"
-    ! readelf -S "$exe" | grep -q '\.debug_info'      # really stripped
+    ! readelf -S "$exe" | grep -q '\.debug_info' || false      # really stripped
 
     run "$TOOL" "$exe"
     [ "$status" -eq 0 ]
@@ -264,7 +264,7 @@ check_pyenv_version() {
     need_pyenv_311_plus
     local copy=$TMP/libpython3.$MINOR.so.1.0 other
     objcopy --strip-debug "$LIB" "$copy"
-    ! readelf -S "$copy" | grep -q '\.debug_info'
+    ! readelf -S "$copy" | grep -q '\.debug_info' || false
 
     "$TOOL" -o "$TMP/original.tsv" "$LIB"
     run "$TOOL" -o "$TMP/copy.tsv" --debug-file "$LIB" "$copy"
@@ -437,7 +437,7 @@ PYEOF
     done
     # The encodings this test is about are really there.
     readelf --debug-dump=info "$TMP/libfixture4.so" | grep -q 'DW_AT_bit_offset'
-    ! readelf --debug-dump=info "$TMP/libfixture4.so" | grep -q 'DW_AT_data_bit_offset'
+    ! readelf --debug-dump=info "$TMP/libfixture4.so" | grep -q 'DW_AT_data_bit_offset' || false
     readelf --debug-dump=info "$TMP/libfixture2.so" | grep -q 'DW_OP_plus_uconst'
     readelf --debug-dump=info "$TMP/libfixture5.so" | grep -q 'DW_AT_data_bit_offset'
 }
@@ -453,7 +453,7 @@ PYEOF
     echo "$output" > "$TMP/rodata.tsv"
     grep -E '^# version-source \.rodata string "3\.'"$MINOR"'\.[0-9]+"' "$TMP/rodata.tsv"
     [ "$(value "$TMP/rodata.tsv" version_hex)" = "$(value "$TMP/oracle.tsv" version_hex)" ]
-    ! value "$TMP/rodata.tsv" sym.Py_Version
+    ! value "$TMP/rodata.tsv" sym.Py_Version || false
 
     cc -shared -fPIC -g -DPy_BUILD_CORE -DFIXTURE_NO_PY_VERSION \
         -I"$INCLUDE" -o "$TMP/libpython3.$MINOR.so" \
@@ -494,10 +494,10 @@ PYEOF
     for table in "$ROOT"/runtime/offsets/tables/3.*.tsv; do
         echo "$table"
         head -n 1 "$table" | grep -q '^# '
-        ! grep -q '^sym\.' "$table"
+        ! grep -q '^sym\.' "$table" || false
         grep -v '^#' "$table" | LC_ALL=C sort -c
-        ! grep -v '^#' "$table" | grep -vqE '^[a-z_.A-Z0-9]+	[0-9]+$'
-        ! grep -v '^#' "$table" | cut -f 1 | grep -vxF -f "$TMP/known"
+        ! grep -v '^#' "$table" | grep -vqE '^[a-z_.A-Z0-9]+	[0-9]+$' || false
+        ! grep -v '^#' "$table" | cut -f 1 | grep -vxF -f "$TMP/known" || false
         grep -q '^version_hex	' "$table"
     done
 }
@@ -538,7 +538,7 @@ PYEOF
     need_pyenv 12
     "$TOOL" -o "$TMP/tool.tsv" "$LIB"
     sed 's/^dict\.ma_used\t16$/dict.ma_used\t24/' "$TMP/tool.tsv" > "$TMP/bad.tsv"
-    ! cmp -s "$TMP/tool.tsv" "$TMP/bad.tsv"
+    ! cmp -s "$TMP/tool.tsv" "$TMP/bad.tsv" || false
     run compare_tables "$TMP/tool.tsv" "$TMP/bad.tsv"
     [ "$status" -eq 1 ]
     [ "$output" = "differs: dict.ma_used tool=24 oracle=16" ]
@@ -552,7 +552,7 @@ PYEOF
     need_pyenv 12
     local copy=$TMP/libpython3.12.so.1.0
     strip --strip-all -o "$copy" "$LIB"
-    ! readelf -S "$copy" | grep -qE '\.symtab|\.debug_info'
+    ! readelf -S "$copy" | grep -qE '\.symtab|\.debug_info' || false
     readelf -S "$copy" | grep -q '\.dynsym'
     "$TOOL" -o "$TMP/dwarf.tsv" "$LIB"
 
@@ -582,7 +582,7 @@ PYEOF
 @test "--elf-only on Debian's stripped python3.11 (ET_EXEC): readelf's symbols, its hexversion, elf.exec 1" {
     local exe=/usr/bin/python3.11 id debug
     [ -x "$exe" ] || skip "$exe is not installed"
-    ! readelf -S "$exe" | grep -qE '\.symtab|\.debug_info'     # .dynsym only
+    ! readelf -S "$exe" | grep -qE '\.symtab|\.debug_info' || false     # .dynsym only
     readelf -h "$exe" | grep -q 'Type: *EXEC'
 
     run "$TOOL" --elf-only "$exe"
@@ -634,7 +634,7 @@ PYEOF
     local f
     "$TOOL" -o "$TMP/dwarf.tsv" "$LIB"
     strip --strip-all -o "$TMP/copy.so" "$LIB"
-    ! readelf -S "$TMP/copy.so" | grep -qE '\.symtab|\.debug_info'
+    ! readelf -S "$TMP/copy.so" | grep -qE '\.symtab|\.debug_info' || false
 
     for f in "$LIB" "$TMP/copy.so"; do
         run "$TOOL" --debug-offsets "$f"

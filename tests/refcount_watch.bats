@@ -33,7 +33,7 @@ src_line() {
     echo "$stack" | sed -n 2p | grep -E '^ +checksum$'
     echo "$stack" | grep -E '^ +cfunction_vectorcall_O'
     echo "$stack" | grep -E '^ +main \([^)]*refbug_demo\.py:22\)$'
-    ! echo "$output" | grep -q 'python-unmatched'
+    ! echo "$output" | grep -q 'python-unmatched' || false
     # the verdict is the last block and starts with "verdict:"
     verdict=$(echo "$output" | sed -n '/^verdict:/,$p')
     echo "$verdict" | head -n 1 | grep -E '^verdict: 1 unbalanced increment .*never freed'

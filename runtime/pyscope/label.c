@@ -44,7 +44,8 @@ label_create(PyTypeObject *type, PyObject *text)
     if (self == NULL) {
         return NULL;
     }
-    self->text = Py_NewRef(text);
+    Py_INCREF(text);
+    self->text = text;
     self->frame = NULL;
     self->undo = UNDO_NOTHING;
     return (PyObject *)self;
@@ -139,7 +140,8 @@ label_enter(LabelObject *self, PyObject *Py_UNUSED(ignored))
         self->undo = UNDO_NOTHING;
         break;
     }
-    self->frame = (PyFrameObject *)Py_NewRef(frame);
+    Py_INCREF(frame);
+    self->frame = frame;
     Py_RETURN_NONE;
 }
 
@@ -211,7 +213,8 @@ static PyMethodDef label_methods[] = {
 static PyObject *
 label_get_text(LabelObject *self, void *Py_UNUSED(closure))
 {
-    return Py_NewRef(self->text);
+    Py_INCREF(self->text);
+    return self->text;
 }
 
 static PyGetSetDef label_getset[] = {

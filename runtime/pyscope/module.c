@@ -137,7 +137,8 @@ traceback_label(PyObject *module, PyObject *tb)
     }
     PyObject *text = pyscope_unwound_find(tb);
     if (text != NULL) {
-        return Py_NewRef(text);
+        Py_INCREF(text);
+        return text;
     }
     PyFrameObject *frame = ((PyTracebackObject *)tb)->tb_frame;
     return frame_label(module, (PyObject *)frame);
@@ -182,7 +183,7 @@ after_fork_in_child(PyObject *Py_UNUSED(module), PyObject *parent_tid)
     if (parent == (unsigned long long)-1 && PyErr_Occurred()) {
         return NULL;
     }
-    pyscope_table_after_fork(parent, PyThreadState_Get()->native_thread_id);
+    pyscope_table_after_fork(parent, pyscope_thread_id());
     Py_RETURN_NONE;
 }
 
@@ -229,8 +230,14 @@ PyInit__pyscope(void)
     if (m == NULL) {
         return NULL;
     }
-    if (PyModule_AddObjectRef(m, "label", (PyObject *)&PyscopeLabel_Type) < 0
-        || PyModule_AddIntConstant(m, "LABEL_MAX", PYSCOPE_LABEL_MAX) < 0
+    /* PyModule_AddObject() steals the reference only when it succeeds. */
+    Py_INCREF(&PyscopeLabel_Type);
+    if (PyModule_AddObject(m, "label", (PyObject *)&PyscopeLabel_Type) < 0) {
+        Py_DECREF(&PyscopeLabel_Type);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (PyModule_AddIntConstant(m, "LABEL_MAX", PYSCOPE_LABEL_MAX) < 0
         || PyModule_AddIntConstant(m, "SLOTS", PYSCOPE_SLOTS) < 0
         || PyModule_AddIntConstant(m, "PROBES", PYSCOPE_PROBES) < 0)
     {

@@ -8,6 +8,13 @@
  * Compiled into the extension and into the preload library.  The preload
  * does not link against libpython, hence PyMem_GetAllocator and
  * PyMem_SetAllocator are passed in (the preload finds them with dlsym).
+ *
+ * This API is the same in every CPython the extension supports: PEP 445
+ * added it in 3.4 (as PyMemAllocator, without calloc); since 3.5 it is
+ * PyMemAllocatorEx {ctx, malloc, calloc, realloc, free}, domains RAW 0,
+ * MEM 1, OBJ 2, and the two functions' prototypes, unchanged through 3.13
+ * (checked against the cpython/pymem.h of 3.8.18 to 3.13.0).  So one
+ * preload, built against any of those headers, hooks any of them.
  */
 #ifndef PYSCOPE_PYMEM_HOOKS_H
 #define PYSCOPE_PYMEM_HOOKS_H

@@ -13,13 +13,14 @@
  * frame_obj is painted with text".  The painting process holds a strong
  * reference to that frame object for as long as the slot holds it, so the
  * address cannot be reused by another frame object meanwhile.  A reader
- * walking a thread's running frames (the _PyInterpreterFrame chain) looks
- * up each frame's `frame_obj` pointer: a match on a running frame means
- * that very frame is painted.  A slot may outlive its frame (paint()'s
- * slots are freed lazily); that frame object then belongs to no running
- * frame, so a frame walk never finds it.  Hence: do not list "all labels"
- * by scanning the table without such a walk; dead slots would show
- * finished work.
+ * walking a thread's running frames (the _PyInterpreterFrame chain; before
+ * CPython 3.11 the frame objects themselves, through f_back) looks up each
+ * frame's `frame_obj` pointer (before 3.11: the frame's own address): a
+ * match on a running frame means that very frame is painted.  A slot may
+ * outlive its frame (paint()'s slots are freed lazily); that frame object
+ * then belongs to no running frame, so a frame walk never finds it.
+ * Hence: do not list "all labels" by scanning the table without such a
+ * walk; dead slots would show finished work.
  *
  * Where a frame's slot is
  * -----------------------
@@ -84,8 +85,10 @@ struct pyscope_slot {
     uint32_t len;               /* bytes of text, NUL not counted */
     uint32_t flags;             /* PYSCOPE_FLAG_* */
     /* "qualname (file:line)" of the frame when it was painted (file: the
-       base name), cut at a UTF-8 boundary to fit, NUL-terminated.  For
-       reports made without the interpreter (the crash handler). */
+       base name; before CPython 3.11 the function's plain name, code
+       objects having no qualname there), cut at a UTF-8 boundary to fit,
+       NUL-terminated.  For reports made without the interpreter (the
+       crash handler). */
     char where[PYSCOPE_WHERE_SIZE];
     /* The label: valid UTF-8 without NUL bytes, NUL-terminated. */
     char text[PYSCOPE_TEXT_SIZE];

@@ -5,7 +5,9 @@
 puts a ready-to-import package in DIR (DIR/pyscope/__init__.py and the C
 module), which is what `make` does into build/py.  pip works too
 (`python3.11 -m pip install --no-build-isolation --no-deps .`).  Offline:
-setuptools only.
+setuptools only.  Any CPython 3.8 to 3.13 builds it the same way
+(frames.c has what differs); `make pyext-versions` (versions.mk) does so
+for each one pyenv has, into build/py-3.X.
 
 The shared object must keep its DWARF: out-of-process readers (SystemTap)
 find the label table through it.  Hence -g, and no stripping anywhere.
@@ -67,5 +69,5 @@ setup(
         ),
     ],
     cmdclass={"build_ext": BuildExtWithPackage},
-    python_requires="==3.11.*",
+    python_requires=">=3.8, <3.14",
 )

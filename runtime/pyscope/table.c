@@ -82,7 +82,7 @@ slot_store(int idx, const void *frame_obj, const struct pyscope_label_data *d)
     uint64_t seq = write_begin(s);
 
     s->frame_obj = (uint64_t)(uintptr_t)frame_obj;
-    s->tid = PyThreadState_Get()->native_thread_id;
+    s->tid = pyscope_thread_id();
     s->len = d->len;
     s->flags = d->flags;
     memcpy(s->where, d->where, where_len);
@@ -159,7 +159,8 @@ pyscope_table_paint(PyFrameObject *f, const struct pyscope_label_data *d,
     }
     /* One store replaces a reclaimed slot's frame: a reader sees the old
        paint or the new one, never a mix. */
-    slot_store(free_idx, Py_NewRef(f), d);
+    Py_INCREF(f);
+    slot_store(free_idx, f, d);
     slots_used++;
 painted:
     if (count_paint) {

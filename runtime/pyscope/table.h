@@ -10,6 +10,7 @@
 #include <Python.h>
 #include <stdint.h>
 
+#include "frames.h"
 #include "pyscope_labels.h"
 
 /* What a slot says about its frame, prepared before it is written (and

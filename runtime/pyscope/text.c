@@ -4,6 +4,7 @@
 #include <Python.h>
 #include <string.h>
 
+#include "frames.h"
 #include "text.h"
 
 static int
@@ -101,7 +102,8 @@ pyscope_text_set(struct pyscope_label_data *d, PyObject *label)
         }
     }
     else {
-        head = Py_NewRef(label);
+        Py_INCREF(label);
+        head = label;
     }
     /* backslashreplace: a lone surrogate becomes \udcxx, so the bytes are
        always valid UTF-8 (and encoding never fails on content). */
@@ -184,7 +186,7 @@ format_where(char *where, size_t size, PyCodeObject *code, int line)
     const char *s;
 
     where[0] = '\0';
-    s = utf8_or_placeholder(code->co_qualname, &n);
+    s = utf8_or_placeholder(pyscope_code_name(code), &n);
     append(&b, s, (size_t)n);
     append(&b, " (", 2);
     s = utf8_or_placeholder(code->co_filename, &n);
@@ -218,8 +220,8 @@ static struct where_entry where_cache[WHERE_CACHE_SIZE];
 void
 pyscope_where_set(struct pyscope_label_data *d, PyFrameObject *f)
 {
-    PyCodeObject *code = PyFrame_GetCode(f);
-    int lasti = PyFrame_GetLasti(f);
+    PyCodeObject *code = pyscope_frame_code(f);
+    int lasti = pyscope_frame_lasti(f);
     uintptr_t key = ((uintptr_t)code >> 4) ^ ((uintptr_t)lasti * 0x9E3779B1u);
     struct where_entry *e = &where_cache[(key ^ (key >> 16))
                                          & (WHERE_CACHE_SIZE - 1)];

@@ -15,7 +15,9 @@
 int pyscope_text_set(struct pyscope_label_data *d, PyObject *label);
 
 /* Set d->where to "qualname (file:line)" for frame f, file being the base
-   name of the code's file, cut to fit.  Never fails. */
+   name of the code's file, cut to fit (before CPython 3.11, whose code
+   objects have no qualified name, the plain name: pyscope_code_name()).
+   Never fails. */
 void pyscope_where_set(struct pyscope_label_data *d, PyFrameObject *f);
 
 /* Copy n bytes of UTF-8 text into buf (size bytes, at least 1), cutting it

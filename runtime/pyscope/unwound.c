@@ -74,7 +74,8 @@ pyscope_unwound_add(PyObject *tb, const char *text, size_t len)
         slot = (int)(next_victim++ % UNWOUND_MAX);
         take(slot, &old_tb, &old_text);
     }
-    entries[slot].tb = Py_NewRef(tb);
+    Py_INCREF(tb);
+    entries[slot].tb = tb;
     entries[slot].text = label;
     entries[slot].age = 0;
     pyscope_unwound_pending++;

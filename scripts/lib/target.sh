@@ -44,8 +44,10 @@ _pyscope_check_python() {
         pyscope_die "$PYSCOPE_BUILD/pyscope-offsets is missing (run make)"
     PYSCOPE_LAYOUT=$(mktemp "${TMPDIR:-/tmp}/pyscope-layout.XXXXXX") ||
         pyscope_die "cannot create a temporary file"
-    PYSCOPE_PROG=$PYSCOPE_PROG "$PYSCOPE_ROOT/scripts/lib/layout-stpm.sh" "$elf" ${3:-} \
-        > "$PYSCOPE_LAYOUT" || { rm -f "$PYSCOPE_LAYOUT"; exit 1; }
+    # (its note, which interpreter and where its offsets came from, is
+    # shown once every check has passed: pyscope_stap_tapset_args)
+    PYSCOPE_PROG=$PYSCOPE_PROG PYSCOPE_QUIET=1 "$PYSCOPE_ROOT/scripts/lib/layout-stpm.sh" \
+        "$elf" ${3:-} > "$PYSCOPE_LAYOUT" || { rm -f "$PYSCOPE_LAYOUT"; exit 1; }
     PYSCOPE_PYTHON=$elf
     PYSCOPE_PYTHON_EXE=$py
 }
@@ -130,6 +132,8 @@ pyscope_stap_target_args() {
 # a target that loads another copy (pip-installed elsewhere) gets a private
 # copy of the tapsets naming that one.
 pyscope_stap_tapset_args() {
+    # "CPython 3.X.Y (FILE): offsets from ...", from the layout's header
+    pyscope_note "$(sed -n '2s/^ *//p' "$PYSCOPE_LAYOUT"): $(sed -n '4s/^ *\(.*\) \*\/$/\1/p' "$PYSCOPE_LAYOUT")"
     dir=$PYSCOPE_ROOT/tapsets
     so=""
     if [ -n "${PYSCOPE_PID:-}" ]; then

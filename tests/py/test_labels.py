@@ -2,6 +2,9 @@
 
     PYTHONPATH=build/py /usr/bin/python3.11 -m unittest discover -s tests/py -v
 
+(tests/py/run-versions.sh runs them under every CPython 3.8 to 3.13 that
+pyenv has, against build/py-3.X.)
+
 Most tests look at labels() (the in-process view); the Reader tests read
 the exported table the way an outside reader does, through ctypes and the
 layout of runtime/pyscope/pyscope_labels.h.
@@ -286,6 +289,89 @@ class GeneratorAsyncThreadTests(unittest.TestCase):
         self.assertEqual(consumer(it), ["consumer", "gen"])
         self.assertEqual(list(it), [])
 
+    def test_finished_generators_are_released(self):
+        """A painted generator's frame has finished once the generator is
+        exhausted or gone, even one that ignored GeneratorExit (its frame
+        stays suspended, but nothing can resume it): a sweep lets go of it
+        and its locals."""
+        class Token:
+            pass
+
+        def gen(refs):
+            token = Token()
+            refs.append(weakref.ref(token))
+            pyscope.paint("gen")
+            yield
+            yield
+
+        def stubborn(refs):
+            token = Token()
+            refs.append(weakref.ref(token))
+            pyscope.paint("stubborn")
+            while True:
+                try:
+                    yield
+                except GeneratorExit:
+                    pass
+
+        sweep()
+        used = pyscope.stats()["used"]
+        refs = []
+        exhausted = gen(refs)
+        list(exhausted)
+        dropped = gen(refs)
+        next(dropped)
+        ignores_exit = stubborn(refs)
+        next(ignores_exit)
+        unraisable = []
+        saved_hook = sys.unraisablehook
+        sys.unraisablehook = unraisable.append
+        try:
+            del dropped, ignores_exit
+            gc.collect()
+        finally:
+            sys.unraisablehook = saved_hook
+        self.assertEqual([type(u.exc_value) for u in unraisable],
+                         [RuntimeError])    # "ignored GeneratorExit"
+        del unraisable
+        self.assertEqual(len(refs), 3)
+        sweep()
+        gc.collect()
+        self.assertEqual([r() for r in refs], [None, None, None])
+        self.assertEqual(pyscope.stats()["used"], used)
+
+    def test_labels_across_calls_from_c(self):
+        """Python code called from C (a sort key, __init__, a generator
+        driven by list()) runs in a nested eval loop, behind a shim frame
+        from 3.12 on: the outer labels are still seen."""
+        class Init:
+            def __init__(self):
+                with pyscope.label("init"):
+                    self.seen = pyscope.labels()
+
+        def key_labels():
+            with pyscope.label("key"):
+                return pyscope.labels()
+
+        def gen():
+            with pyscope.label("gen"):
+                yield pyscope.labels()
+
+        def outer():
+            pyscope.paint("outer")
+            keyed = []
+            sorted([2, 1], key=lambda x: keyed.append(key_labels()) or x)
+            # repeated: specialized calls of __init__ (3.13: a trampoline
+            # frame) after the first few
+            inits = [Init().seen for _ in range(20)]
+            return keyed, inits, list(gen())
+
+        keyed, inits, generated = outer()
+        self.assertEqual(keyed, [["outer", "key"]] * 2)
+        self.assertEqual(inits, [["outer", "init"]] * 20)
+        self.assertEqual(generated, [["outer", "gen"]])
+        self.assertEqual(pyscope.labels(), [])
+
     def test_suspended_generator_keeps_its_label_across_sweeps(self):
         def gen():
             pyscope.paint("parked")
@@ -370,7 +456,8 @@ class TracebackTests(unittest.TestCase):
         except KeyError as e:
             exc = e
         text = self.hook_output(exc)
-        plain = "".join(traceback.format_exception(exc))
+        plain = "".join(traceback.format_exception(type(exc), exc,
+                                                   exc.__traceback__))
         self.assertRegex(text, r'line \d+, in handler  \[label: req-42\]\n')
         self.assertRegex(text, r'line \d+, in boom  \[label: crashy\]\n')
         # otherwise exactly the usual traceback
@@ -396,6 +483,27 @@ class TracebackTests(unittest.TestCase):
         self.assertIn("in first  [label: first\\x0aline]\n", text)
         self.assertIn("in second  [label: second]\n", text)
         self.assertIn("The above exception was the direct cause", text)
+
+    def test_excepthook_recursion_elided_as_usual(self):
+        """A run of identical lines is cut to its first three, as usual;
+        the entries shown keep their own labels."""
+        def recurse(n):
+            pyscope.paint(f"depth-{n}")
+            if n == 0:
+                raise ValueError("bottom")
+            recurse(n - 1)
+
+        try:
+            recurse(6)
+        except ValueError as e:
+            exc = e
+        text = self.hook_output(exc)
+        plain = "".join(traceback.format_exception(type(exc), exc,
+                                                   exc.__traceback__))
+        self.assertIn("  [Previous line repeated 3 more times]\n", plain)
+        self.assertEqual(re.sub(r"  \[label: [^]]*\]", "", text), plain)
+        self.assertEqual(re.findall(r"in recurse  \[label: ([^]]*)\]\n", text),
+                         ["depth-6", "depth-5", "depth-4", "depth-0"])
 
     def test_excepthook_falls_back_to_previous_hook(self):
         calls = []
@@ -475,9 +583,12 @@ class HostileLabelTests(unittest.TestCase):
             return find_slot(sys._getframe())
 
         line = handle.__code__.co_firstlineno + 1
+        if sys.version_info >= (3, 11):
+            name = "HostileLabelTests.test_where_is_recorded.<locals>.handle"
+        else:
+            name = "handle"     # code objects have no qualname before 3.11
         self.assertEqual(handle().where.decode(),
-                         f"HostileLabelTests.test_where_is_recorded.<locals>"
-                         f".handle (test_labels.py:{line})"[:47])
+                         f"{name} (test_labels.py:{line})"[:47])
 
     def test_where_of_short_names_is_whole(self):
         code = compile("import pyscope, sys\n"

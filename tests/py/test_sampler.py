@@ -44,12 +44,19 @@ def delta(a, b):
 
 def out(value):
     print(json.dumps(value))
+
+def exit_code(status):
+    if hasattr(os, "waitstatus_to_exitcode"):   # 3.9+
+        return os.waitstatus_to_exitcode(status)
+    if os.WIFSIGNALED(status):
+        return -os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
 """
 
 
 def run(code, mean=MEAN, preload=False, env=None, args=(), timeout=120):
-    """Run PRELUDE + code in a fresh python3.11; its last stdout line,
-    parsed as JSON."""
+    """Run PRELUDE + code in a fresh interpreter (this one's executable);
+    its last stdout line, parsed as JSON."""
     environ = dict(os.environ)
     environ.pop("LD_PRELOAD", None)
     environ.pop("PYTHONMALLOC", None)
@@ -198,8 +205,7 @@ class ExtensionSampler(unittest.TestCase):
                 with os.fdopen(rfd) as f:
                     data = f.read()
                 _, status = os.waitpid(pid, 0)
-                results.append([os.waitstatus_to_exitcode(status),
-                                json.loads(data)])
+                results.append([exit_code(status), json.loads(data)])
             stop = True
             for t in threads: t.join()
             out(results)
@@ -304,7 +310,7 @@ class PreloadSampler(unittest.TestCase):
         self.assertEqual(s["source"], "preload")
         self.assertTrue(s["enabled"])
         self.assertEqual(s["mean"], MEAN)
-        # The constructor's hooks survived python3.11's start-up: Python
+        # The constructor's hooks survived the interpreter's start-up: Python
         # domains were sampled before the import, nothing needed hooking
         # again.
         self.assertEqual(s["rehooked"], 0)
@@ -385,7 +391,7 @@ class PreloadSampler(unittest.TestCase):
             for t in threads: t.join()
             _, status = os.waitpid(pid, 0)
             s1 = stats()
-            out([os.waitstatus_to_exitcode(status),
+            out([exit_code(status),
                  s1["live_estimate_bytes"] - s0["live_estimate_bytes"]])
         """, preload=True)
         self.assertEqual(r[0], 0)

@@ -79,7 +79,9 @@ API
     walks the crashing thread's running frames; control characters in
     labels are shown as ``\\xNN`` there and in tracebacks.  An alternate
     signal stack (for stack overflows) exists only on the thread that
-    called install(), as with faulthandler.
+    called install(), as with faulthandler.  The function is named by its
+    qualified name (``Handler.handle``); on CPython 3.8 to 3.10, whose code
+    objects do not know it, by its plain name (``handle``).
 
 Semantics
 ---------
@@ -197,16 +199,57 @@ def _printable(text):
     return text.translate(_CONTROL_ESCAPES)
 
 
+# What differs between the traceback modules of CPython 3.8 to 3.13: from
+# 3.11 on, StackSummary formats each frame through format_frame_summary(),
+# and entries carry column positions (the private walker and constructor
+# used below); TracebackException takes compact= from 3.10 on.
+_FRAME_HOOK = sys.version_info >= (3, 11)
+_COMPACT = {"compact": True} if sys.version_info >= (3, 10) else {}
+
+
 class _LabelledStack(traceback.StackSummary):
     """A StackSummary that prints each painted frame's label."""
 
-    def format_frame_summary(self, frame_summary):
-        text = super().format_frame_summary(frame_summary)
+    def _with_label(self, frame_summary, text):
+        """text, the formatted frame_summary, with its label after its
+        first line (File "...", line N, in NAME)."""
         label_text = self._labels.get(id(frame_summary))
         if label_text is None:
             return text
         first, newline, rest = text.partition("\n")
         return f"{first}  [label: {_printable(label_text)}]{newline}{rest}"
+
+    if _FRAME_HOOK:
+        def format_frame_summary(self, frame_summary, **kwargs):
+            # kwargs: colorize= from 3.13 on
+            return self._with_label(
+                frame_summary,
+                super().format_frame_summary(frame_summary, **kwargs))
+    else:
+        def format(self):
+            # 3.8 to 3.10: format() formats the frames itself, one string
+            # per frame shown (starting '  File "'), showing the first
+            # _RECURSIVE_CUTOFF frames of each run of equal (file, line,
+            # name) and then one "[Previous line repeated N more times]"
+            # string.  So: which frames it shows, in order, to pair them
+            # with its frame strings.
+            shown = []
+            last = None
+            count = 0
+            for frame_summary in self:
+                key = (frame_summary.filename, frame_summary.lineno,
+                       frame_summary.name)
+                count = count + 1 if key == last else 1
+                last = key
+                if count <= traceback._RECURSIVE_CUTOFF:
+                    shown.append(frame_summary)
+            shown = iter(shown)
+            result = []
+            for text in super().format():
+                if text.startswith('  File "'):
+                    text = self._with_label(next(shown), text)
+                result.append(text)
+            return result
 
 
 def _labelled_stack(tb):
@@ -214,16 +257,20 @@ def _labelled_stack(tb):
     (same limit, same column positions), knowing each entry's label."""
     seen = []
 
-    def frames():
+    def frames(walk):
         entry = tb
-        # 3.11's own walker (for the ^^^^ position markers); it follows
-        # tb_next from tb, as `entry` does.
-        for frame, positions in traceback._walk_tb_with_full_positions(tb):
+        # walk follows tb_next from tb, as `entry` does.
+        for frame, position in walk(tb):
             seen.append(traceback_label(entry))
             entry = entry.tb_next
-            yield frame, positions
+            yield frame, position
 
-    stack = _LabelledStack._extract_from_extended_frame_gen(frames())
+    if _FRAME_HOOK:
+        # 3.11's own walker (for the ^^^^ position markers)
+        stack = _LabelledStack._extract_from_extended_frame_gen(
+            frames(traceback._walk_tb_with_full_positions))
+    else:
+        stack = _LabelledStack.extract(frames(traceback.walk_tb))
     # With a traceback limit the summary keeps the first N entries walked
     # (islice) or the last N (a deque): either way the last len(stack)
     # walked, since an islice stops walking at its limit.
@@ -236,7 +283,7 @@ def _labelled_stack(tb):
 def format_exception(exc_type, exc, tb):
     """Like "".join(traceback.format_exception(exc_type, exc, tb)), with
     "  [label: TEXT]" after the File line of each labelled entry."""
-    top = traceback.TracebackException(exc_type, exc, tb, compact=True)
+    top = traceback.TracebackException(exc_type, exc, tb, **_COMPACT)
     # Walk the chain (causes, contexts, exception groups) alongside the
     # exceptions it was built from, and give each part its labelled stack.
     todo = [(top, exc, tb)]
@@ -253,7 +300,9 @@ def format_exception(exc_type, exc, tb):
                               (te.__context__, value.__context__)):
             if part is not None and chained is not None:
                 todo.append((part, chained, chained.__traceback__))
-        if te.exceptions and isinstance(value, BaseExceptionGroup):
+        # exception groups: 3.11+ (no te.exceptions before)
+        if (getattr(te, "exceptions", None)
+                and isinstance(value, BaseExceptionGroup)):
             for part, member in zip(te.exceptions, value.exceptions):
                 todo.append((part, member, member.__traceback__))
     return "".join(top.format())
