@@ -65,6 +65,18 @@ check_version() {
     check_version 3.13.0
 }
 
+@test "the pyscope extension's unit tests pass under every installed CPython" {
+    [ -d "$PYENV" ] || skip "no pyenv interpreters ($PYENV)"
+    run "$ROOT/tests/py/run-versions.sh"
+    echo "$output" | tail -20
+    [ "$status" -eq 0 ]
+    for m in 3.8 3.9 3.10 3.11 3.12 3.13; do
+        echo "$output" | grep -qE "^$m: ([0-9]+ passed|skipped \(no pyenv)"
+    done
+    # at least one version really ran them
+    echo "$output" | grep -qE '^3\.[0-9]+: [0-9]+ passed'
+}
+
 @test "a free-threaded build is refused in one line" {
     python_of 3.13.0 >/dev/null
     # the layout check alone (no guest): a free-threaded build's library
