@@ -184,6 +184,7 @@ build_leaky() {   # build_leaky EXE DIR
 
 # leak-watch (trace mode: uprobes on this libpython's allocators) finds
 # examples/leak_demo.py's two leaks, at their lines, with their sizes.
+# (-S: no site-packages, whose .pth imports make a traced start-up slow)
 check_leaks() {
     exe=$(python_of "$1")
     d="$BATS_TEST_TMPDIR/ext"
@@ -191,7 +192,7 @@ check_leaks() {
     p="$BATS_TEST_TMPDIR/leak"
     rounds=100
     run "$ROOT/scripts/leak-watch.sh" \
-        -c "env PYTHONPATH=$d $exe $ROOT/examples/leak_demo.py $rounds 0.005 300" \
+        -c "env PYTHONPATH=$d $exe -S $ROOT/examples/leak_demo.py $rounds 0.005 300" \
         -d 45 --group-by line -o "$p"
     echo "$output" | sed -n '/^Top groups by growth/,/^$/p'
     [ "$status" -eq 0 ]
