@@ -11,8 +11,9 @@ usage: cpu-sample.sh (-p PID | -c CMD) [-F HZ] [-d SECONDS] [-o PREFIX]
                      [--mode merged|python|native] [--labels off|split|join]
                      [--children] [--top N] [--no-threads] [--vm | --host]
 
-Sample where a Python process spends its CPU time, with native (C) and
-Python frames in one stack, and write:
+Sample where a Python process (any CPython 3.8-3.14, read from the binary)
+spends its CPU time, with native (C) and Python frames in one stack, and
+write:
   PREFIX.folded  one line per distinct stack, root first, frames joined by
                  ';', then the sample count (flamegraph.pl/speedscope format);
                  Python frames as 'qualname (file:line)', native as symbols
