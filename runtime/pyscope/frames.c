@@ -60,24 +60,6 @@ pyscope_frame_is_live(const PyFrameObject *f)
     return f->f_executing || (f->f_gen != NULL && f->f_stacktop != NULL);
 }
 
-/* tstate->frame is the innermost running frame, f_back the next one out;
-   every frame is an object. */
-void
-pyscope_walk_frames(PyThreadState *tstate, int max_depth,
-                    pyscope_frame_visit visit, void *arg)
-{
-    if (tstate == NULL) {
-        return;
-    }
-    const PyFrameObject *f = tstate->frame;
-    for (int depth = 0; f != NULL && depth < max_depth; depth++) {
-        if (visit(f, arg)) {
-            return;
-        }
-        f = f->f_back;
-    }
-}
-
 #elif PY_VERSION_HEX < 0x030B0000
 /*
  * 3.10: the PyFrameObject is still the frame, and f_state says where it
@@ -103,7 +85,33 @@ pyscope_frame_is_live(const PyFrameObject *f)
     return f->f_state < FRAME_EXECUTING && f->f_gen != NULL;
 }
 
-/* tstate->frame and f_back, as in 3.8. */
+#else
+/*
+ * 3.11 to 3.13: finished frames.  Checked against 3.11.2 (Debian's),
+ * 3.11.7, 3.12.1 and 3.13.0 (internal/pycore_frame.h, frameobject.c,
+ * frame.c).
+ *
+ * A frame object either points at a frame that lives elsewhere (in a
+ * thread's frame stack, owner FRAME_OWNED_BY_THREAD, or inside a generator,
+ * FRAME_OWNED_BY_GENERATOR), or owns a copy of it.  When a frame finishes
+ * while something else still holds its frame object, _PyFrame_Clear()
+ * (3.12+: _PyFrame_ClearExceptCode()) copies the frame into the frame
+ * object (take_ownership()) and sets the copy's owner to
+ * FRAME_OWNED_BY_FRAME_OBJECT.  The painting code always holds a
+ * reference, so that copy is exactly "this frame has finished".  (Frame
+ * objects made by PyFrame_New() own their frame from the start; they
+ * never run, so "finished" is right for them too.)
+ */
+int
+pyscope_frame_is_live(const PyFrameObject *f)
+{
+    return f->f_frame->owner != FRAME_OWNED_BY_FRAME_OBJECT;
+}
+#endif
+
+#if PY_VERSION_HEX < 0x030B0000
+/* 3.8 to 3.10: tstate->frame is the innermost running frame, f_back the
+   next one out; every frame is an object. */
 void
 pyscope_walk_frames(PyThreadState *tstate, int max_depth,
                     pyscope_frame_visit visit, void *arg)
@@ -120,106 +128,43 @@ pyscope_walk_frames(PyThreadState *tstate, int max_depth,
     }
 }
 
-#elif PY_VERSION_HEX < 0x030C0000
-/*
- * 3.11.  Checked against 3.11.2 (Debian's) and 3.11.7
- * (internal/pycore_frame.h, frameobject.c, frame.c).
- *
- * A frame object either points at a frame that lives elsewhere (in a
- * thread's frame stack, owner FRAME_OWNED_BY_THREAD, or inside a generator,
- * FRAME_OWNED_BY_GENERATOR), or owns a copy of it.  When a frame finishes
- * while something else still holds its frame object, _PyFrame_Clear()
- * copies the frame into the frame object (take_ownership()) and sets the
- * copy's owner to FRAME_OWNED_BY_FRAME_OBJECT.  The painting code always
- * holds a reference, so that copy is exactly "this frame has finished".
- * (Frame objects made by PyFrame_New() own their frame from the start;
- * they never run, so "finished" is right for them too.)
- */
-int
-pyscope_frame_is_live(const PyFrameObject *f)
-{
-    return f->f_frame->owner != FRAME_OWNED_BY_FRAME_OBJECT;
-}
-
-void
-pyscope_walk_frames(PyThreadState *tstate, int max_depth,
-                    pyscope_frame_visit visit, void *arg)
-{
-    if (tstate == NULL || tstate->cframe == NULL) {
-        return;
-    }
-    /* `previous` links every running frame, across nested C calls of the
-       eval loop too; this is the chain faulthandler and the tapsets walk. */
-    _PyInterpreterFrame *frame = tstate->cframe->current_frame;
-    for (int depth = 0; frame != NULL && depth < max_depth; depth++) {
-        if (frame->frame_obj != NULL && visit(frame->frame_obj, arg)) {
-            return;
-        }
-        frame = frame->previous;
-    }
-}
-
-#elif PY_VERSION_HEX < 0x030D0000
-/*
- * 3.12.  Checked against 3.12.1 (internal/pycore_frame.h,
- * cpython/pystate.h, ceval.c, frame.c).
- *
- * Finished frames as in 3.11: _PyFrame_ClearExceptCode() hands a frame
- * whose object someone still holds over to that object (take_ownership(),
- * owner FRAME_OWNED_BY_FRAME_OBJECT); PyFrame_New() frames are owned by
- * their object from the start.
- *
- * The running chain is still tstate->cframe->current_frame and
- * `previous`, but each entry into _PyEval_EvalFrameDefault() pushes a shim
- * frame (entry_frame, the interpreter trampoline) that lives on the C
- * stack: owner FRAME_OWNED_BY_CSTACK, and its frame_obj is never set
- * (only f_code, prev_instr, stacktop, owner, return_offset and previous
- * are, outside Py_DEBUG builds), so it must not even be read.
- */
-int
-pyscope_frame_is_live(const PyFrameObject *f)
-{
-    return f->f_frame->owner != FRAME_OWNED_BY_FRAME_OBJECT;
-}
-
-void
-pyscope_walk_frames(PyThreadState *tstate, int max_depth,
-                    pyscope_frame_visit visit, void *arg)
-{
-    if (tstate == NULL || tstate->cframe == NULL) {
-        return;
-    }
-    _PyInterpreterFrame *frame = tstate->cframe->current_frame;
-    for (int depth = 0; frame != NULL && depth < max_depth; depth++) {
-        if (frame->owner != FRAME_OWNED_BY_CSTACK
-            && frame->frame_obj != NULL && visit(frame->frame_obj, arg))
-        {
-            return;
-        }
-        frame = frame->previous;
-    }
-}
-
 #else
 /*
- * 3.13.  Checked against 3.13.0 (internal/pycore_frame.h,
- * cpython/pystate.h, ceval.c, frame.c).
+ * 3.11 to 3.13: the running chain.  `previous` links every running frame,
+ * across nested C calls of the eval loop too; this is the chain
+ * faulthandler and the tapsets walk.
  *
- * Finished frames as in 3.11 and 3.12 (take_ownership(), owner
- * FRAME_OWNED_BY_FRAME_OBJECT).
+ * It starts at tstate->cframe->current_frame (3.11, 3.12); 3.13 dropped
+ * _PyCFrame for tstate->current_frame.
  *
- * _PyCFrame is gone: the innermost running frame is tstate->current_frame,
- * then `previous`.  Shim frames: each entry into the eval loop pushes
- * entry_frame on the C stack (owner FRAME_OWNED_BY_CSTACK, f_executable
- * None, frame_obj never set: skipped without reading it); trampoline
- * frames such as _Py_InitCleanup's are thread-owned but made by
- * _PyFrame_PushTrampolineUnchecked() with frame_obj NULL, so they have no
- * object to visit.  f_executable (a code object or None) is not needed.
+ * From 3.12 each entry into _PyEval_EvalFrameDefault() pushes a shim frame
+ * (entry_frame, the interpreter trampoline) that lives on the C stack:
+ * owner FRAME_OWNED_BY_CSTACK, and its frame_obj is never set (only
+ * f_code/f_executable, the instruction pointer, stacktop, owner,
+ * return_offset and previous are, outside Py_DEBUG builds), so it must not
+ * even be read.  3.13's trampoline frames such as _Py_InitCleanup's are
+ * thread-owned but made by _PyFrame_PushTrampolineUnchecked() with
+ * frame_obj NULL, so they have no object to visit.
  */
-int
-pyscope_frame_is_live(const PyFrameObject *f)
+static _PyInterpreterFrame *
+innermost_frame(PyThreadState *tstate)
 {
-    return f->f_frame->owner != FRAME_OWNED_BY_FRAME_OBJECT;
+#if PY_VERSION_HEX < 0x030D0000
+    return tstate->cframe == NULL ? NULL : tstate->cframe->current_frame;
+#else
+    return tstate->current_frame;
+#endif
+}
+
+static int
+is_shim_frame(const _PyInterpreterFrame *frame)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return frame->owner == FRAME_OWNED_BY_CSTACK;
+#else
+    (void)frame;
+    return 0;
+#endif
 }
 
 void
@@ -229,10 +174,10 @@ pyscope_walk_frames(PyThreadState *tstate, int max_depth,
     if (tstate == NULL) {
         return;
     }
-    _PyInterpreterFrame *frame = tstate->current_frame;
+    _PyInterpreterFrame *frame = innermost_frame(tstate);
     for (int depth = 0; frame != NULL && depth < max_depth; depth++) {
-        if (frame->owner != FRAME_OWNED_BY_CSTACK
-            && frame->frame_obj != NULL && visit(frame->frame_obj, arg))
+        if (!is_shim_frame(frame) && frame->frame_obj != NULL
+            && visit(frame->frame_obj, arg))
         {
             return;
         }
