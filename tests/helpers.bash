@@ -13,3 +13,20 @@ folded_share() {
 folded_total() {
     awk '{ t += $NF } END { print t + 0 }' "$1"
 }
+
+# A leak-watch report row's field (2 GROWTH_BYTES, 3 LIVE_BYTES), for the
+# row whose group ends in WANT, in table TABLE ("growth": top groups by
+# growth, "bytes": by surviving bytes) of report FILE.
+leak_row_field() {   # FIELD TABLE WANT FILE
+    awk -v f="$1" -v table="$2" -v want="$3" '
+        /^Top groups by growth/ { t = "growth"; next }
+        /^Top groups by surviving/ { t = "bytes"; next }
+        /^$/ { t = "" }
+        t == table && $1 ~ /^[0-9]+$/ && substr($0, length($0) - length(want) + 1) == want { print $f + 0; exit }' "$4"
+}
+row_growth() { leak_row_field 2 "$@"; }   # TABLE WANT FILE
+row_live() { leak_row_field 3 "$@"; }
+
+within_10pct() {   # actual expected
+    awk -v a="$1" -v e="$2" 'BEGIN { d = a - e; if (d < 0) d = -d; exit !(e > 0 && d * 10 <= e) }'
+}

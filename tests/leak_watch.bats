@@ -23,28 +23,6 @@ setup_file() {
 
 line_of() { grep -n "$1" "$ROOT/examples/leak_demo.py" | head -n 1 | cut -d: -f1; }
 
-# GROWTH_BYTES of the report row whose group ends in $2, from table $1
-# ("growth" or "bytes").
-row_growth() {
-    awk -v want="$2" -v table="$1" '
-        /^Top groups by growth/ { t = "growth"; next }
-        /^Top groups by surviving/ { t = "bytes"; next }
-        /^$/ { t = "" }
-        t == table && $1 ~ /^[0-9]+$/ && index($0, want) && substr($0, length($0) - length(want) + 1) == want { print $2 + 0; exit }' "$3"
-}
-
-# LIVE_BYTES of that row.
-row_live() {
-    awk -v want="$2" -v table="$1" '
-        /^Top groups by growth/ { t = "growth"; next }
-        /^Top groups by surviving/ { t = "bytes"; next }
-        /^$/ { t = "" }
-        t == table && $1 ~ /^[0-9]+$/ && index($0, want) && substr($0, length($0) - length(want) + 1) == want { print $3 + 0; exit }' "$3"
-}
-
-within_10pct() {   # actual expected
-    awk -v a="$1" -v e="$2" 'BEGIN { d = a - e; if (d < 0) d = -d; exit !(e > 0 && d * 10 <= e) }'
-}
 
 @test "leaks: the C extension's line and the cache line are the top growers, within 10%" {
     cat "$D/demo.err" | tail -5

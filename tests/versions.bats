@@ -204,12 +204,11 @@ check_leaks() {
     top=$(sed -n '/^Top groups by growth/,/^$/p' "$p.txt" | sed -n '3,7p')
     echo "$top" | grep -q "examples/leak_demo.py:$c_line\$"
     echo "$top" | grep -q "examples/leak_demo.py:$cache_line\$"
-    live() { awk -v want="leak_demo.py:$1" '/^Top groups by growth/ { on = 1; next }
-        on && /^$/ { exit } on && $1 ~ /^[0-9]+$/ && substr($0, length($0) - length(want) + 1) == want { print $3 + 0; exit }' "$p.txt"; }
-    c=$(live "$c_line"); cache=$(live "$cache_line")
+    c=$(row_live growth "leak_demo.py:$c_line" "$p.txt")
+    cache=$(row_live growth "leak_demo.py:$cache_line" "$p.txt")
     echo "CPython $1: C extension $c bytes (expected $((rounds * 4033))), cache $cache bytes (expected $((rounds * entry)))"
-    awk -v a="$c" -v e=$((rounds * 4033)) 'BEGIN { d = a - e; if (d < 0) d = -d; exit !(d * 10 <= e) }'
-    awk -v a="$cache" -v e=$((rounds * entry)) 'BEGIN { d = a - e; if (d < 0) d = -d; exit !(d * 10 <= e) }'
+    within_10pct "$c" $((rounds * 4033))
+    within_10pct "$cache" $((rounds * entry))
 }
 
 @test "leak-watch on CPython 3.8: both leaks, at their lines, within 10%" {

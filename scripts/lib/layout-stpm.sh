@@ -61,25 +61,25 @@ esac
 
 # Each source is a numbered file; its name for the note goes into .name.
 n=1
-source() {  # source NAME COMMAND...: file n holds COMMAND's table, or nothing
+add_source() {  # add_source NAME COMMAND...: file n holds COMMAND's table, or nothing
     name=$1; shift
     "$@" > "$tmp/$n.tsv" 2>/dev/null || : > "$tmp/$n.tsv"
     printf '%s\n' "$name" > "$tmp/$n.name"
     n=$((n + 1))
 }
 if [ -n "$pid" ] && [ "$minor" -ge 13 ]; then
-    source "_Py_DebugOffsets (process $pid)" "$offsets" --debug-offsets --pid "$pid" "$elf"
+    add_source "_Py_DebugOffsets (process $pid)" "$offsets" --debug-offsets --pid "$pid" "$elf"
 fi
-source "DWARF" "$offsets" "$elf"
+add_source "DWARF" "$offsets" "$elf"
 bid=$(sed -n 's/^# build-id \([0-9a-f]*\)$/\1/p' "$tmp/0.tsv")
 if [ -n "$bid" ] && [ -f "$dir/$bid.tsv" ]; then
-    source "an extracted table ($dir/$bid.tsv)" cat "$dir/$bid.tsv"
+    add_source "an extracted table ($dir/$bid.tsv)" cat "$dir/$bid.tsv"
 fi
 if [ "$minor" -ge 13 ]; then
-    source "_Py_DebugOffsets (file)" "$offsets" --debug-offsets "$elf"
+    add_source "_Py_DebugOffsets (file)" "$offsets" --debug-offsets "$elf"
 fi
 if [ -f "$tables/3.$minor.tsv" ]; then
-    source "the compiled-in 3.$minor table" cat "$tables/3.$minor.tsv"
+    add_source "the compiled-in 3.$minor table" cat "$tables/3.$minor.tsv"
 fi
 printf 'the ELF file\n' > "$tmp/0.name"
 
