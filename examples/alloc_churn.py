@@ -79,8 +79,9 @@ def churn(first, count, stop_at=None):
     return i - first
 
 
-def run(iterations, seconds, threads):
-    """Split the work over `threads` threads; return (done, elapsed)."""
+def run(iterations, seconds, threads, work=churn):
+    """Split the work over `threads` threads; return (done, elapsed).
+    work(first, count, stop_at) does one thread's share (churn's contract)."""
     done = [0] * threads
     stop_at = None
     shares = None
@@ -90,7 +91,7 @@ def run(iterations, seconds, threads):
 
     def worker(k):
         first = sum(shares[:k]) if shares else k * 1_000_000_000
-        done[k] = churn(first, shares[k] if shares else None, stop_at)
+        done[k] = work(first, shares[k] if shares else None, stop_at)
 
     t0 = time.perf_counter()
     if seconds is not None:
@@ -108,9 +109,11 @@ def run(iterations, seconds, threads):
     return sum(done), elapsed
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(
-        description="Allocation-heavy steady-state churn (memory stays flat).")
+def main(argv=None, work=churn,
+         description="Allocation-heavy steady-state churn (memory stays flat)."):
+    """The command line of alloc_churn.py, for `work` (service_churn.py
+    reuses it)."""
+    ap = argparse.ArgumentParser(description=description)
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--seconds", type=float, metavar="S",
                    help="churn for S seconds, print `iterations: N`")
@@ -125,7 +128,7 @@ def main(argv=None):
         ap.error("--iterations must not be negative")
     if a.iterations is None and a.seconds is None:
         a.seconds = 10.0
-    done, elapsed = run(a.iterations, a.seconds, a.threads)
+    done, elapsed = run(a.iterations, a.seconds, a.threads, work)
     if a.iterations is not None:
         print(f"elapsed: {elapsed:.6f} s", flush=True)
     else:

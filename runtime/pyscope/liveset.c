@@ -110,6 +110,9 @@ pyscope_liveset_remove(uintptr_t addr, struct pyscope_block *out)
 {
     int found = 0;
 
+    if (addr == 0) {
+        return 0;   /* free(NULL): 0 also marks an empty slot, never live */
+    }
     pthread_mutex_lock(&lock);
     uint32_t i = find(addr);
     if (slots[i].addr == addr) {

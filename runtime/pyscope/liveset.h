@@ -33,10 +33,11 @@ struct pyscope_block {
     int domain;             /* enum pyscope_alloc_domain */
 };
 
-/* The lock-free part, read by every free: the number of live samples,
-   and one bit per pair of home slots, set while a live sample hashes to
+/* The lock-free part: the number of live samples, and, read by every
+   free, one bit per pair of home slots, set while a live sample hashes to
    either (4 KiB: stays in the L1 cache, where the per-home counters
-   behind it, 128 KiB, would not). */
+   behind it, 128 KiB, would not; all clear when the set is empty, so a
+   free needs no test of the count first). */
 #define PYSCOPE_LIVESET_BITS_WORDS (PYSCOPE_LIVESET_SLOTS / 2 / 64)
 extern __attribute__((visibility("hidden"))) uint32_t pyscope_liveset_count;
 extern __attribute__((visibility("hidden")))
@@ -54,9 +55,6 @@ pyscope_liveset_home(uintptr_t addr)
 static inline int
 pyscope_liveset_may_contain(uintptr_t addr)
 {
-    if (__atomic_load_n(&pyscope_liveset_count, __ATOMIC_RELAXED) == 0) {
-        return 0;
-    }
     uint32_t pair = pyscope_liveset_home(addr) >> 1;
     uint64_t word = __atomic_load_n(&pyscope_liveset_bits[pair / 64],
                                     __ATOMIC_RELAXED);

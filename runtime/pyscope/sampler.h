@@ -145,7 +145,9 @@ pyscope_thread(void)
    sees it first and takes it out of the set; the inner ones then find
    nothing), so the free path touches no per-thread state.
    None of these touches errno, allocates or takes a lock unless a sample
-   is taken or a sampled block is freed. */
+   is taken or a sampled block is freed.  (The hooks of PyMem_Malloc and
+   PyObject_Malloc have a shorter path still for small requests that
+   pymalloc serves itself: pymem_hooks.c.) */
 
 /* After the outermost allocator call on this thread returned p for n
    bytes. */

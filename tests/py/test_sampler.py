@@ -104,6 +104,29 @@ s1 = stats()
 out(delta(s0, s1))
 """
 
+# 2 x 200000 small objects kept alive, each one PyObject_Calloc or
+# PyObject_Malloc of 133 bytes (a bytes object of 100: 33 + 100): the
+# sampler's fast path (pymem_hooks.c) with pymalloc behind it, or its slow
+# path when small requests go on to malloc (PYTHONMALLOC=malloc), where
+# counting in both the obj hook and the libc wrapper would double the
+# estimate.  The lists are made beforehand, so the objects are all that
+# grows.
+SMALL = """
+n = 200000
+k = 100
+a = [None] * n
+b = [None] * n
+gc.collect()
+s0 = stats()
+for i in range(n):
+    a[i] = bytes(k)
+    b[i] = b"x" * k
+s1 = stats()
+out({"kept": s1["live_estimate_bytes"] - s0["live_estimate_bytes"],
+     "d": delta(s0, s1)})
+"""
+SMALL_TRUTH = 2 * 200000 * 133
+
 
 class ExtensionSampler(unittest.TestCase):
 
@@ -128,6 +151,13 @@ class ExtensionSampler(unittest.TestCase):
         self.assertLess(abs(r["kept"] - TRUTH), 0.15 * TRUTH, r)
         self.assertLess(abs(r["after"]), 0.03 * TRUTH, r)
         self.assertEqual(r["s1"]["mean"], MEAN)
+
+    def test_small_objects_counted_once(self):
+        for allocator in ("", "malloc", "debug"):
+            r = run(SMALL, env={"PYTHONMALLOC": allocator} if allocator else {})
+            self.assertLess(abs(r["kept"] - SMALL_TRUTH), 0.1 * SMALL_TRUTH,
+                            (allocator, r))
+            self.assertLess(r["d"]["by"]["raw"], 5, (allocator, r))
 
     def test_large_objects_counted_once(self):
         # Counted by the obj hook; the raw hook inside it counts nothing.
@@ -321,6 +351,48 @@ class PreloadSampler(unittest.TestCase):
         self.assertEqual(r["s1"]["source"], "preload")
         self.assertLess(abs(r["kept"] - TRUTH), 0.15 * TRUTH, r)
         self.assertLess(abs(r["after"]), 0.03 * TRUTH, r)
+
+    def test_small_objects_counted_once(self):
+        # With pymalloc, through the fast path; with PYTHONMALLOC=malloc
+        # (the hooks put back at import), obj -> malloc: one count.
+        for allocator in ("", "malloc", "debug"):
+            r = run(SMALL, preload=True,
+                    env={"PYTHONMALLOC": allocator} if allocator else {})
+            self.assertLess(abs(r["kept"] - SMALL_TRUTH), 0.1 * SMALL_TRUTH,
+                            (allocator, r))
+            self.assertLess(r["d"]["by"]["libc"], 5, (allocator, r))
+            self.assertGreater(r["d"]["by"]["obj"], 1000, (allocator, r))
+
+    def test_free_null_is_not_a_sampled_free(self):
+        # 0 marks an empty slot of the live set: free(NULL) once "found"
+        # one whenever a live sample hashed near slot 0, and each such
+        # free took away a sample that was never there, until the count
+        # wrapped and every later sample was dropped.  10000 live blocks
+        # (mean 1: all sampled, as is every object the start-up left; their
+        # addresses kept in a C array; -S: fewer start-up objects, so that
+        # the set has room) caught it in about 1 run of 3.
+        r = run("""
+            libc = ctypes.CDLL(None)
+            libc.malloc.restype = ctypes.c_void_p
+            libc.free.argtypes = [ctypes.c_void_p]
+            blocks = (ctypes.c_void_p * 10000)()
+            s0 = stats()
+            for i in range(10000):
+                blocks[i] = libc.malloc(32)
+            for _ in range(20000):
+                libc.free(None)
+            s1 = stats()
+            for i in range(10000):
+                libc.free(blocks[i])
+            s2 = stats()
+            out({"d1": delta(s0, s1), "d2": delta(s0, s2), "s2": s2})
+        """, mean=1, preload=True, args=("-S",))
+        d1, d2, s2 = r["d1"], r["d2"], r["s2"]
+        self.assertEqual(d1["dropped"], 0, r)
+        self.assertGreaterEqual(d1["by"]["libc"], 10000, r)
+        self.assertGreaterEqual(d1["live_samples"], 9900, r)
+        self.assertLessEqual(s2["freed"], s2["sampled"], r)
+        self.assertLess(abs(d2["live_samples"]), 100, r)
 
     def test_large_objects_counted_once(self):
         # obj -> raw -> malloc: three wrappers, one count.
