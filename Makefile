@@ -105,9 +105,10 @@ bench: all
 
 # What allocation tracing costs: examples/alloc_churn.py untraced and under
 # tracemalloc, bcc's memleak and pyscope's leak-watch modes, all in the QEMU
-# guest, as ratios to the untraced run of the same bench run.  Installs
-# bpfcc-tools (scripts/install-deps.sh --bench).  BENCH_LEAK_ARGS, e.g.
-# "-r 5 -n 200000", go to bench/leak-bench.sh (-h lists them).
+# guest (its clock counting instructions), as ratios to the untraced run of
+# the same bench run.  Installs bpfcc-tools (scripts/install-deps.sh
+# --bench).  BENCH_LEAK_ARGS, e.g. "-r 5 -n 200000" or
+# "-w examples/service_churn.py", go to bench/leak-bench.sh (-h lists them).
 bench-leak: all
 	bench/leak-bench.sh $(BENCH_LEAK_ARGS)
 
