@@ -61,10 +61,11 @@ _pyscope_kheader_has() {
 }
 
 # Print the runtime directory stap must use for kernel K.  SystemTap 4.8's
-# runtime has two defects against 6.1.0-2x+ kernels (see
-# scripts/lib/stap-4.8-fixes/); each is detected from the kernel headers and
-# the installed runtime, and only a needed fix is applied, to a copy under
-# $PYSCOPE_BUILD.  The system's runtime is never modified.
+# runtime has two defects against 6.1.0-2x+ kernels and one in its output
+# transport (see scripts/lib/stap-4.8-fixes/); each is detected from the
+# kernel headers and the installed runtime, and only a needed fix is
+# applied, to a copy under $PYSCOPE_BUILD.  The system's runtime is never
+# modified.
 pyscope_stap_runtime() {
     k=$1
     sysrt=/usr/share/systemtap/runtime
@@ -82,6 +83,14 @@ pyscope_stap_runtime() {
             include/asm-generic/access_ok.h &&
         ! grep -q 'define user_addr_max' "$sysrt/linux/addr-map.c"; then
         fixes="$fixes user-addr-max"
+    fi
+    # 3. A relay sub-buffer tail of 1-8 bytes is handed out for a message
+    #    header that is then not written: stapio reads stale bytes as a
+    #    header, loses its framing and drops what follows ("transport
+    #    failures", output lost mid-run).
+    if grep -q '} else if (buf->offset + size_request > buf->chan->subbuf_size) {' \
+            "$sysrt/transport/relay_v2.c"; then
+        fixes="$fixes relay-short-tail"
     fi
     if [ -z "$fixes" ]; then
         printf '%s\n' "$sysrt"

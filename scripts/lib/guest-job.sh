@@ -18,6 +18,9 @@ mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t tmpfs tmpfs /run/pyscope-bin 2>/dev/null ||
     { mkdir -p /run/pyscope-bin && mount -t tmpfs tmpfs /run/pyscope-bin; }
 echo 1 > /proc/sys/kernel/sysrq
+# Kernel warnings and their stack dumps (a soft lockup's, say) reach the
+# console file, so that a failed run can show them; boot stays quiet.
+echo 5 > /proc/sys/kernel/printk
 echo 0 > /proc/sys/kernel/kptr_restrict 2>/dev/null
 # loopback only: programs talk to themselves over 127.0.0.1, nothing else
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null
@@ -33,15 +36,38 @@ done < "$J/binaries"
 cd "$PYSCOPE_CWD" 2>/dev/null || cd /
 echo booted > "$J/booted"
 
+# stap's output reaches the job directory (9p) through a pipe and cat,
+# which writes what has piled up in one go: stapio writes each message on
+# its own, and one 9p write per message made its readers fall seconds
+# behind on busy runs (SystemTap 4.8's stapio drops what it has not read
+# when the run ends).  $J/out names the file it goes to.  Only stapio
+# holds the pipe (the command it starts does not inherit it), so cat ends
+# with stapio.
+copier=""
+if [ -f "$J/out" ]; then
+    mkfifo /run/pyscope-out
+    cat /run/pyscope-out >> "$J/$(cat "$J/out")" &
+    copier=$!
+fi
 # cmd.sh execs staprun, so $pid is staprun (later stapio, same pid).
-sh "$J/cmd.sh" > "$J/stdout" 2> "$J/stderr" < /dev/null &
+sh "$J/cmd.sh" >> "$J/stdout" 2> "$J/stderr" < /dev/null &
 pid=$!
 # Ctrl-C on the host creates $J/stop: pass it on as SIGINT so stap runs its
 # end probes and everything collected is still written.
 ( while [ ! -e "$J/stop" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
   kill -INT "$pid" 2>/dev/null ) &
 wait "$pid"
-echo $? > "$J/rc.tmp" && mv "$J/rc.tmp" "$J/rc"
+rc=$?
+if [ -n "$copier" ]; then
+    # a staprun that failed before opening the pipe leaves cat waiting to
+    # open it: a writer that comes and goes lets cat see the end
+    while kill -0 "$copier" 2>/dev/null; do
+        exec 3<> /run/pyscope-out
+        exec 3>&-
+        sleep 0.1
+    done
+fi
+echo $rc > "$J/rc.tmp" && mv "$J/rc.tmp" "$J/rc"
 sync
 echo o > /proc/sysrq-trigger
 sleep 30
