@@ -12,8 +12,11 @@ Each round handles one "request":
 usage: PYTHONPATH=build/ext python3.11 examples/leak_demo.py [ROUNDS] [PAUSE] [HOLD]
 (defaults: 400 rounds, 0.005 s pause after each, then HOLD seconds (0)
 idle with everything still alive: at exit the interpreter frees the cache,
-so a watch meant to see it ends during the hold)
+so a watch meant to see it ends during the hold.  HOLD "exit" leaves at
+once through os._exit(), freeing nothing: a watch that runs until the
+process ends then sees both leaks, however slowly the process ran)
 """
+import os
 import sys
 import time
 
@@ -44,7 +47,10 @@ def main():
     print("rounds: %d leak_per_call: %d cache_entry: %d"
           % (rounds, leaky.LEAK_PER_CALL, sys.getsizeof(bytes(1000))),
           flush=True)
-    time.sleep(float(sys.argv[3]) if len(sys.argv) > 3 else 0)
+    hold = sys.argv[3] if len(sys.argv) > 3 else "0"
+    if hold == "exit":
+        os._exit(0)
+    time.sleep(float(hold))
 
 
 if __name__ == "__main__":

@@ -106,6 +106,14 @@ line_of() { grep -n "$1" "$ROOT/examples/leak_demo.py" | head -n 1 | cut -d: -f1
     grep -q "leak_demo.py:$(line_of '# LEAK: cache')\$" "$D/exc.txt"
 }
 
+@test "a stream without its closing records is reported as cut short" {
+    ! grep -q 'closing records' "$D/demo.txt" || false
+    grep -v '^X' "$D/demo.raw" > "$BATS_TEST_TMPDIR/cut.raw"
+    LEAK --group-by line "$BATS_TEST_TMPDIR/cut.raw" > "$BATS_TEST_TMPDIR/cut.txt"
+    grep -q "^WARNING: the tracer's closing records never arrived (its output was cut short)" \
+        "$BATS_TEST_TMPDIR/cut.txt"
+}
+
 @test "sampled mode: the runtime's samples, scaled, find both leaks (estimates within 25%)" {
     p="$BATS_TEST_TMPDIR/samp"
     # 800 rounds, one sample per 4 KiB on average: about 500 samples of the

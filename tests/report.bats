@@ -129,6 +129,14 @@ EOF
     [ "${stderr_lines[1]}" = "pyscope: counters: probe_hits=9" ]
 }
 
+@test "stderr: a stream without its closing counters is said to be cut short" {
+    grep -v '^X' "$FIXTURES/mixed.txt" > "$BATS_TEST_TMPDIR/cut.txt"
+    run --separate-stderr "$REPORT" --top 0 "$BATS_TEST_TMPDIR/cut.txt"
+    [ "$status" -eq 0 ]
+    [ "${#stderr_lines[@]}" -eq 2 ]
+    [ "${stderr_lines[1]}" = "pyscope: WARNING: the sampler's closing counters never arrived (its output was cut short): the last samples may be missing" ]
+}
+
 @test "summary: merged mode, self and total per function" {
     run --separate-stderr "$REPORT" "$FIXTURES/mixed.txt"
     [ "$status" -eq 0 ]

@@ -667,6 +667,11 @@ leak_write_report(const struct leak *lk, size_t top, FILE *out)
     else {
         sb_append_str(&sb, "no snapshot was taken: nothing to report\n");
     }
+    if (!stream_has_counter(&lk->st, "events")) {
+        sb_append_str(&sb, "WARNING: the tracer's closing records never "
+                      "arrived (its output was cut short): the last "
+                      "snapshot may be incomplete\n");
+    }
     if (lk->dropped > 0) {
         sb_printf(&sb, "WARNING: %" PRId64 " allocations (%" PRId64
                   " bytes) were not tracked because the live-block table "

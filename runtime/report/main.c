@@ -247,6 +247,12 @@ print_counts(const struct stream *st)
             st->total_samples, st->status_counts[STATUS_OK],
             st->status_counts[STATUS_NOPY], st->status_counts[STATUS_FAULT],
             stream_counter(st, "lost"), stream_counter(st, "truncated"));
+    /* py_sample_print_counters() (the end probe) always prints it */
+    if (st->total_samples > 0 && !stream_has_counter(st, "truncated")) {
+        fprintf(stderr, "pyscope: WARNING: the sampler's closing counters "
+                "never arrived (its output was cut short): the last "
+                "samples may be missing\n");
+    }
 
     size_t n = st->counters.count;
     const char **keys = xcalloc(n, sizeof(char *));

@@ -538,3 +538,9 @@ stream_counter(const struct stream *st, const char *key)
     uint32_t idx = intern_find(&st->counters, key, strlen(key));
     return idx == INTERN_NONE ? 0 : st->counter_values[idx];
 }
+
+bool
+stream_has_counter(const struct stream *st, const char *key)
+{
+    return intern_find(&st->counters, key, strlen(key)) != INTERN_NONE;
+}

@@ -111,6 +111,9 @@ bool stream_thread_pid(const struct stream *st, uint64_t tid,
 /* The text of a B record (still escaped as the producer wrote it). */
 const char *stream_label_text(const struct stream *st, uint64_t id);
 int64_t stream_counter(const struct stream *st, const char *key);
+/* Whether an X record named KEY was read.  The tools' end probes print
+   their counters last, so a missing one means the output was cut short. */
+bool stream_has_counter(const struct stream *st, const char *key);
 
 /* Find the next space-separated token in [*pos, end).  Returns its start
    and sets *len, or returns NULL when there is none left. */
