@@ -30,11 +30,12 @@ setup_file() {
 @test "runner: stap's output arrives whole at 4000 messages a second" {
     cat > "$BATS_TEST_TMPDIR/burst.stp" <<'EOF'
 function flush() %{ _stp_print_flush(); %}
-global n
+global n, filler
+probe begin { for (i = 0; i < 60; i++) filler .= "x" }
 probe timer.ms(1) {
 	for (i = 0; i < 4; i++) {
 		n++
-		printf("%d %s\n", n, substr("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 0, n % 61))
+		printf("%d %s\n", n, substr(filler, 0, n % 61))
 		flush()
 	}
 }
@@ -89,6 +90,18 @@ EOF
     [ "$status" -eq 0 ]
     [ "$(echo "$output" | grep -v '^pyscope-run:')" = "pyscope-hello" ]
     echo "$output" | grep -q 'module from the cache'
+}
+
+@test "runner: --data keeps stap's output apart, and the command's environment is its own" {
+    out="$BATS_TEST_TMPDIR/data.txt"
+    run "$RUNNER" -c 'sh -c "echo env:; env"' --data "$out" -- -e 'probe begin { println("pyscope-data") }'
+    echo "$output" | grep -v '^PATH=\|^HOME=' | head -20
+    [ "$status" -eq 0 ]
+    [ "$(cat "$out")" = "pyscope-data" ]
+    echo "$output" | grep -qx 'env:'
+    ! echo "$output" | grep -q pyscope-data || false
+    # nothing of the runner's own (a preload, a buffering setting) leaks in
+    ! echo "$output" | grep -E '^(LD_PRELOAD|_STDBUF_)' || false
 }
 
 @test "runner: the exit status is stap's" {
