@@ -8,8 +8,19 @@ CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE
 BUILD ?= build
 
 PYTHON ?= /usr/bin/python3.11
+.DEFAULT_GOAL := all
+
+# What the build needs to know of $(PYTHON) (its extension suffix and
+# include directory), asked once and kept: starting the interpreter twice
+# on every `make` costs seconds under emulation, where the tools run make.
+PYCONFIG := $(BUILD)/python-config.mk
+-include $(PYCONFIG)
+$(PYCONFIG): $(PYTHON)
+	@mkdir -p $(BUILD)
+	$(PYTHON) -c 'import sysconfig as s; print("PY_EXT_SUFFIX := " + s.get_config_var("EXT_SUFFIX")); print("PY_INCLUDE := " + s.get_paths()["include"])' > $@.tmp && mv $@.tmp $@
+
 PYEXT_DIR := $(BUILD)/py
-PYEXT := $(PYEXT_DIR)/pyscope/_pyscope$(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))' 2>/dev/null)
+PYEXT := $(PYEXT_DIR)/pyscope/_pyscope$(PY_EXT_SUFFIX)
 PYEXT_SRC := $(wildcard runtime/pyscope/*.c runtime/pyscope/*.h) \
 	runtime/pyscope/setup.py runtime/pyscope/pyscope/__init__.py
 
@@ -20,7 +31,6 @@ PRELOAD_SHARED := sampler.c liveset.c pymem_hooks.c
 PRELOAD_SRC := runtime/preload/preload.c \
 	$(addprefix runtime/pyscope/,$(PRELOAD_SHARED))
 PRELOAD_HDR := $(addprefix runtime/pyscope/,sampler.h liveset.h pymem_hooks.h)
-PY_INCLUDE := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)
 
 REPORT_SRC := $(wildcard runtime/report/*.c)
 REPORT_HDR := $(wildcard runtime/report/*.h)

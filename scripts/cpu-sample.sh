@@ -9,7 +9,7 @@ usage() {
     cat <<'EOF'
 usage: cpu-sample.sh (-p PID | -c CMD) [-F HZ] [-d SECONDS] [-o PREFIX]
                      [--mode merged|python|native] [--labels off|split|join]
-                     [--children] [--top N] [--no-threads] [--vm | --host]
+                     [--children] [--top N] [--no-threads] [--vm | --host] [-v]
 
 Sample where a Python process (any CPython 3.8-3.14, read from the binary)
 spends its CPU time, with native (C) and Python frames in one stack, and
@@ -42,7 +42,14 @@ samples were taken, lost or failed goes to stderr.
   --no-threads    do not put each thread under its own root frame
   --vm, --host    force the QEMU guest or the host kernel (default: host
                   if it can load modules, else the guest)
+  -v              say how long each step took: the module (compiled, or
+                  from pyscope's module cache) and the first sample
   -h, --help      this help
+
+Attaching (-p) to a process that runs on no CPU during the run gives one
+line saying so and writes nothing.  The files are written at the end, all
+of them complete, also when the run is cut short (-d, Ctrl-C, the target
+exiting); a run that fails leaves none behind.
 
 examples:
   cpu-sample.sh -c '/usr/bin/python3.11 examples/busy.py 3' -o busy
@@ -51,8 +58,10 @@ EOF
 }
 
 pid="" cmd="" hz=99 secs=0 prefix=cpu-profile mode=merged top=15 threads=""
-labels=off children=0
+labels=off children=0 verbose=0
 runner_mode=""
+PYSCOPE_T0=${PYSCOPE_T0:-$(pyscope_now_ms)}
+export PYSCOPE_T0
 while [ $# -gt 0 ]; do
     case "$1" in
         -p) [ $# -ge 2 ] || pyscope_die "-p needs a PID"; pid=$2; shift 2 ;;
@@ -69,6 +78,7 @@ while [ $# -gt 0 ]; do
         --no-threads) threads=--no-threads; shift ;;
         --vm) runner_mode=--vm; shift ;;
         --host) runner_mode=--host; shift ;;
+        -v) verbose=1; PYSCOPE_VERBOSE=1; export PYSCOPE_VERBOSE; shift ;;
         -h|--help) usage; exit 0 ;;
         *) pyscope_die "unknown argument '$1' (try -h)" ;;
     esac
@@ -87,62 +97,108 @@ outdir=$(dirname -- "$prefix")
 
 # The report tool, the runtime and its tapset macro files (quick when built).
 report=$PYSCOPE_BUILD/pyscope-report
+# attaching loads a kernel module into this kernel: root, before anything
+[ -z "$pid" ] || [ "$(id -u)" = 0 ] ||
+    pyscope_die "attaching to PID $pid needs root (SystemTap loads a kernel module)"
 make -s -C "$PYSCOPE_ROOT" BUILD="$PYSCOPE_BUILD" all >&2 ||
     pyscope_die "cannot build pyscope (make failed)"
 
+pyscope_step "built"
+pyscope_tmp_init
 pyscope_check_target "$pid" "$cmd" "$runner_mode"
+pyscope_step "target checked, layout read"
 
 # stap arguments: tapsets, unwind data for the target, transport buffer.
 # User input reaches stap only as separate argv words, never inside script text.
-errlog=$(mktemp "${TMPDIR:-/tmp}/cpu-sample.XXXXXX") || pyscope_die "cannot create a temporary file"
-trap 'rm -f "$errlog"; rm -rf "${PYSCOPE_TAPSET_TMP:-}" "${PYSCOPE_LAYOUT:-}"' EXIT
-pyscope_stap_tapset_args > "$errlog"
-pyscope_stap_target_args >> "$errlog"
+work=$PYSCOPE_TMP
+pyscope_stap_tapset_args > "$work/args"
+pyscope_stap_target_args >> "$work/args"
 set -- -s 32
-while IFS= read -r a; do set -- "$@" "$a"; done < "$errlog"
+while IFS= read -r a; do set -- "$@" "$a"; done < "$work/args"
 period=$((1000000000 / hz))
 set -- "$@" "$PYSCOPE_ROOT/scripts/cpu-sample.stp" "$period" "$secs" "$children"
+pyscope_step "stap arguments ready"
 
-raw=$prefix.raw
+# Everything is written in the private directory and moved into place at
+# the end: a run cut short still leaves complete files, a failed one none.
+raw=$work/raw
+: > "$raw"
 # Ctrl-C: the runner (or stap) stops the run and its end probe still runs;
 # this script goes on to write the report from what was collected.
-trap 'pyscope_note "interrupted: writing what was collected"' INT TERM
 
-pyscope_note "sampling at $hz Hz$( [ "$secs" -gt 0 ] && printf ' for %ss' "$secs"), writing $prefix.{folded,svg,raw}"
+pyscope_note "sampling ${cmd:+"'$cmd' "}${pid:+PID $pid }at $hz Hz$( [ "$secs" -gt 0 ] && printf ' for %ss' "$secs"), writing $prefix.{folded,svg,raw}"
+[ -z "$pid" ] || ticks0=$(pyscope_cpu_ticks "$pid")
 (
-    # progress every 10 s on long runs
+    # progress every 10 s
     while sleep 10; do
-        n=$(grep -c '^S' "$raw" 2>/dev/null)
-        pyscope_note "$n samples so far"
+        pyscope_note "$(grep -c '^S' "$raw") samples so far"
     done
 ) &
 progress=$!
+PYSCOPE_HELPERS="$progress"
+v=""
+[ "$verbose" = 0 ] || v=-v
+# The runner goes in the background so that an interrupt of this script
+# alone (kill -INT, a supervisor) is passed on too: as SIGTERM, which the
+# runner and stap treat like Ctrl-C (a background job ignores SIGINT).
 if [ -n "$pid" ]; then
-    "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -p "$pid" -o "$raw" -- "$@" 2> "$errlog"
+    PYSCOPE_TARGET_DONE=1 "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode $v -p "$pid" -o "$raw" -- "$@" 2> "$work/err" &
 else
-    "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -c "$cmd" -o "$raw" -- "$@" 2> "$errlog"
+    PYSCOPE_TARGET_DONE=1 "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode $v -c "$cmd" -o "$raw" -- "$@" 2> "$work/err" &
 fi
-rc=$?
+runner=$!
+trap 'pyscope_note "interrupted: writing what was collected"; kill -TERM "$runner" 2>/dev/null' INT TERM
+# wait returns early (status > 128) when a trapped signal arrives
+while :; do
+    wait "$runner"
+    rc=$?
+    [ "$rc" -gt 128 ] && kill -0 "$runner" 2>/dev/null && continue
+    break
+done
 kill "$progress" 2>/dev/null
 trap - INT TERM
+[ -z "$pid" ] || ticks1=$(pyscope_cpu_ticks "$pid")
 
-pyscope_show_stap_errors "$errlog"
+# a target gone before the probes started: that one line, nothing else
+[ -z "$pid" ] || ! grep -q 'exited before the probes could start' "$work/err" ||
+    pyscope_die "PID $pid exited before the probes could start; nothing written"
+pyscope_show_stap_errors "$work/err"
+if [ "$verbose" = 1 ]; then
+    # when the probes started and the first sample came (the end probe's
+    # records), from the start of this tool
+    at=$(awk -F '\t' '$1 == "X" && $2 == "attach_ms" { print $3 }' "$raw")
+    first=$(awk -F '\t' '$1 == "X" && $2 == "first_sample_ms" { print $3 }' "$raw")
+    [ -z "$at" ] || pyscope_note "probes on $((at - PYSCOPE_T0)) ms after the start"
+    [ -z "$first" ] || pyscope_note "first sample $((first - PYSCOPE_T0)) ms after the start"
+fi
 
 # Samples the kernel side could not deliver or had to skip.
 lost=$(sed -n -e 's/.*There were \([0-9]*\) transport failures.*/\1/p' \
-    -e 's/.*skipped probes: \([0-9]*\).*/\1/p' "$errlog" | awk '{s += $1} END {print s + 0}')
+    -e 's/.*skipped probes: \([0-9]*\).*/\1/p' "$work/err" | awk '{s += $1} END {print s + 0}')
 printf 'X\tlost\t%s\n' "$lost" >> "$raw"
 
-if grep -q 'probe overhead.*exceeded threshold' "$errlog"; then
+if grep -q 'probe overhead.*exceeded threshold' "$work/err"; then
     pyscope_note "stopped early: sampling took more than half a CPU (SystemTap's overload guard); try a lower -F"
 fi
 if ! grep -q '^S' "$raw"; then
+    # no sample: an idle process, or a run that failed
+    if grep -q '^X	end_reason	2$' "$raw"; then
+        pyscope_die "no samples: ${pid:+PID $pid}${cmd:+the command} exited before a sample was taken; nothing written"
+    fi
+    if [ -n "$pid" ] && grep -q '^X	end_reason' "$raw" &&
+        [ -n "${ticks0:-}" ] && [ "${ticks1:-$ticks0}" = "$ticks0" ]; then
+        pyscope_die "no samples: PID $pid ran on no CPU during the run (idle); nothing written"
+    fi
     pyscope_die "no samples were taken (stap exit $rc); see the messages above"
 fi
-set -- --mode "$mode" --top "$top" --labels "$labels" --folded "$prefix.folded" \
-    --svg "$prefix.svg" --title "pyscope CPU profile: ${cmd:-PID $pid}"
+set -- --mode "$mode" --top "$top" --labels "$labels" --folded "$work/out.folded" \
+    --svg "$work/out.svg" --title "pyscope CPU profile: ${cmd:-PID $pid}"
 [ -z "$threads" ] || set -- "$@" --no-threads
-[ "$labels" != join ] || set -- "$@" --labels-csv "$prefix.labels.csv"
+[ "$labels" != join ] || set -- "$@" --labels-csv "$work/out.labels.csv"
 "$report" "$@" "$raw" ||
     pyscope_die "pyscope-report failed"
+mv "$raw" "$prefix.raw" && mv "$work/out.folded" "$prefix.folded" &&
+    mv "$work/out.svg" "$prefix.svg" &&
+    { [ "$labels" != join ] || mv "$work/out.labels.csv" "$prefix.labels.csv"; } ||
+    pyscope_die "cannot write the outputs to $prefix.*"
 exit "$rc"

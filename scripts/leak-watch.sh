@@ -11,7 +11,7 @@ usage: leak-watch.sh (-p PID | -c CMD | PID) [-d SECONDS] [-i INTERVAL]
                      [--domain py|raw|libc|all] [--group-by stack|line|file|label]
                      [--include GLOB] [--exclude GLOB] [--min-age SECONDS]
                      [-o PREFIX] [--top N] [--max-live N] [--vm | --host]
-                     [--mode auto|trace|sampled] [--sample-mean BYTES]
+                     [--mode auto|trace|sampled] [--sample-mean BYTES] [-v]
 
 Trace every allocation and free of a Python process, keep the ones still
 alive, and every INTERVAL take a snapshot of them grouped as asked (bytes
@@ -25,6 +25,11 @@ the process exiting, or Ctrl-C) write:
   PREFIX.folded  folded stacks weighted by surviving bytes (memory flame
                  graph input for flamegraph.pl, speedscope, inferno)
   PREFIX.raw     the raw stream (pyscope-leak re-reads it with other options)
+The last snapshot is the program's state when its interpreter began
+finalizing (before the teardown frees its objects) when it exits through
+its interpreter, else the state at the end of the watch; the report says
+which.  The files are written at the end, all of them complete, also when
+the watch is cut short; a watch that fails leaves none behind.
 
   -p PID          watch a running process (needs a kernel that loads modules)
   -c CMD          start CMD and watch it until it exits
@@ -56,6 +61,8 @@ the process exiting, or Ctrl-C) write:
   --sample-mean B sampled mode with -c: one sample per B bytes allocated,
                   on average (default 524288)
   --vm, --host    force the QEMU guest or the host kernel
+  -v              say how long each step took: the module (compiled, or
+                  from pyscope's module cache) and the start of the probes
   -h, --help      this help
 
 What trace mode sees: every call of CPython's public allocation functions
@@ -76,9 +83,13 @@ EOF
 }
 
 pid="" cmd="" secs=0 interval=1 domain=all group=stack prefix=leak-watch
-minage=0 top=10 maxlive=262144 runner_mode="" mode=auto mean=524288
-globs=$(mktemp "${TMPDIR:-/tmp}/leak-watch.XXXXXX") || pyscope_die "cannot create a temporary file"
-trap 'rm -f "$globs"' EXIT
+minage=0 top=10 maxlive=262144 runner_mode="" mode=auto mean=524288 verbose=0
+PYSCOPE_T0=${PYSCOPE_T0:-$(pyscope_now_ms)}
+export PYSCOPE_T0
+pyscope_tmp_init
+work=$PYSCOPE_TMP
+globs=$work/globs
+: > "$globs"
 while [ $# -gt 0 ]; do
     case "$1" in
         -p) [ $# -ge 2 ] || pyscope_die "-p needs a PID"; pid=$2; shift 2 ;;
@@ -100,6 +111,7 @@ while [ $# -gt 0 ]; do
         --sample-mean) [ $# -ge 2 ] || pyscope_die "--sample-mean needs bytes"; mean=$2; shift 2 ;;
         --vm) runner_mode=--vm; shift ;;
         --host) runner_mode=--host; shift ;;
+        -v) verbose=1; PYSCOPE_VERBOSE=1; export PYSCOPE_VERBOSE; shift ;;
         -h|--help) usage; exit 0 ;;
         -*) pyscope_die "unknown option '$1' (try -h)" ;;
         *) [ -z "$pid" ] || pyscope_die "unexpected argument '$1' (try -h)"
@@ -127,10 +139,15 @@ outdir=$(dirname -- "$prefix")
 
 leak=$PYSCOPE_BUILD/pyscope-leak
 preload=$PYSCOPE_BUILD/libpyscope-alloc.so
+# attaching loads a kernel module into this kernel: root, before anything
+[ -z "$pid" ] || [ "$(id -u)" = 0 ] ||
+    pyscope_die "attaching to PID $pid needs root (SystemTap loads a kernel module)"
 make -s -C "$PYSCOPE_ROOT" BUILD="$PYSCOPE_BUILD" all >&2 ||
     pyscope_die "cannot build pyscope (make failed)"
 
+pyscope_step "built"
 pyscope_check_target "$pid" "$cmd" "$runner_mode"
+pyscope_step "target checked, layout read"
 preload=$(readlink -f -- "$preload")
 
 # Sampled or trace: a running process samples when it loaded pyscope's
@@ -161,13 +178,11 @@ sampled=0
 [ "$mode" != sampled ] || sampled=1
 
 # stap arguments; user input reaches stap only as separate argv words.
-errlog=$(mktemp "${TMPDIR:-/tmp}/leak-watch.XXXXXX") || pyscope_die "cannot create a temporary file"
-work=$(mktemp -d "${TMPDIR:-/tmp}/leak-watch.XXXXXX") || pyscope_die "cannot create a temporary directory"
-trap 'rm -f "$globs" "$errlog" "${PYSCOPE_LAYOUT:-}"; rm -rf "$work" "${PYSCOPE_TAPSET_TMP:-}"' EXIT
-pyscope_stap_tapset_args > "$errlog"
-pyscope_stap_target_args >> "$errlog"
+errlog=$work/err
+pyscope_stap_tapset_args > "$work/args"
+pyscope_stap_target_args >> "$work/args"
 set -- -s 256 -DMAXSTRINGLEN=1024 -DMAXTRYLOCK=1000000
-while IFS= read -r a; do set -- "$@" "$a"; done < "$errlog"
+while IFS= read -r a; do set -- "$@" "$a"; done < "$work/args"
 [ "$sampled" = 0 ] || set -- "$@" -d "$preload"
 # Trace mode's cost is the point of it (a trap per allocation): SystemTap's
 # overload guard would end the watch of any allocation-heavy process, so it
@@ -197,9 +212,11 @@ set -- "$@" "$PYSCOPE_ROOT/scripts/leak-watch.stp" "$((interval * 1000))" "$secs
     $doms "$minage_iv" "$sampled" "$maxlive" 16384
 
 # The report reader follows the stream while it is written (progress on
-# stderr) and finishes once $work/done exists.
-raw=$prefix.raw
-: > "$raw" || pyscope_die "cannot write $raw"
+# stderr) and finishes once $work/done exists.  Everything is written in
+# the private directory and moved into place at the end: a watch cut short
+# still leaves complete files, a failed one none.
+raw=$work/raw
+: > "$raw"
 {
     printf -- '--group-by\n%s\n--top\n%s\n' "$group" "$top"
     cat "$globs"
@@ -207,20 +224,24 @@ raw=$prefix.raw
 (
     set --
     while IFS= read -r a; do set -- "$@" "$a"; done < "$work/leak-args"
-    exec "$leak" "$@" --follow "$work/done" --csv "$prefix.csv" \
-        --plot-data "$work/plot.dat" --folded "$prefix.folded" "$raw" \
-        > "$prefix.txt"
+    exec "$leak" "$@" --follow "$work/done" --csv "$work/out.csv" \
+        --plot-data "$work/plot.dat" --folded "$work/out.folded" "$raw" \
+        > "$work/out.txt"
 ) &
 reader=$!
+PYSCOPE_HELPERS="$reader"
 
 pyscope_note "$( [ "$sampled" = 1 ] && echo "sampled mode: the runtime's samples" || echo "trace mode: every allocation ($domain)") of ${cmd:-PID $pid}$( [ "$secs" -gt 0 ] && printf ' for %ss' "$secs"); a snapshot every ${interval}s"
+pyscope_step "stap arguments ready"
+v=""
+[ "$verbose" = 0 ] || v=-v
 # The runner goes in the background so that an interrupt of this script
 # alone (kill -INT, a supervisor) is passed on too: as SIGTERM, which the
 # runner and stap treat like Ctrl-C (a background job ignores SIGINT).
 if [ -n "$pid" ]; then
-    "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -p "$pid" --data "$raw" -- "$@" 2> "$errlog" &
+    PYSCOPE_TARGET_DONE=1 "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode $v -p "$pid" --data "$raw" -- "$@" 2> "$errlog" &
 else
-    "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -c "$cmd" --data "$raw" -- "$@" 2> "$errlog" &
+    PYSCOPE_TARGET_DONE=1 "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode $v -c "$cmd" --data "$raw" -- "$@" 2> "$errlog" &
 fi
 runner=$!
 trap 'pyscope_note "interrupted: writing what was collected"; kill -TERM "$runner" 2>/dev/null' INT TERM
@@ -238,6 +259,9 @@ if [ "$rc" -gt 128 ]; then
 fi
 trap - INT TERM
 
+# a target gone before the probes started: that one line, nothing else
+[ -z "$pid" ] || ! grep -q 'exited before the probes could start' "$errlog" ||
+    pyscope_die "PID $pid exited before the probes could start; nothing written"
 pyscope_show_stap_errors "$errlog"
 skipped=$(sed -n 's/.*skipped probes: \([0-9]*\).*/\1/p' "$errlog" | awk '{s += $1} END {print s + 0}')
 lost=$(sed -n 's/.*There were \([0-9]*\) transport failures.*/\1/p' "$errlog" | awk '{s += $1} END {print s + 0}')
@@ -245,6 +269,10 @@ printf 'X\tskipped_probes\t%s\nX\ttransport_failures\t%s\n' "$skipped" "$lost" >
 : > "$work/done"
 wait "$reader"
 lrc=$?
+if [ "$verbose" = 1 ]; then
+    at=$(awk -F '\t' '$1 == "X" && $2 == "attach_ms" { print $3 }' "$raw")
+    [ -z "$at" ] || pyscope_note "probes on $((at - PYSCOPE_T0)) ms after the start"
+fi
 if ! grep -q '^E' "$raw"; then
     pyscope_die "no snapshot was taken (stap exit $rc); see the messages above"
 fi
@@ -252,6 +280,7 @@ fi
 
 # The plot: a fixed gnuplot script over fixed file names in $work, so no
 # name or path from the run ever becomes gnuplot syntax.
+plot=0
 if command -v gnuplot >/dev/null 2>&1; then
     ncol=$(head -n 1 "$work/plot.dat" | awk -F'" "' '{print NF}')
     (
@@ -266,12 +295,16 @@ set key autotitle columnheader
 set format y "%.0s%cB"
 plot for [i=2:ncol] "plot.dat" using 1:i with linespoints
 EOF
-    ) 2> "$work/gnuplot.err" && mv "$work/plot.svg" "$prefix.svg" ||
+    ) 2> "$work/gnuplot.err" && plot=1 ||
         pyscope_note "no plot: gnuplot failed ($(head -n 1 "$work/gnuplot.err"))"
 else
     pyscope_note "no plot: gnuplot is not installed (apt install gnuplot-nox)"
 fi
 
+{ mv "$raw" "$prefix.raw" && mv "$work/out.txt" "$prefix.txt" &&
+    mv "$work/out.csv" "$prefix.csv" && mv "$work/out.folded" "$prefix.folded" &&
+    { [ "$plot" = 0 ] || mv "$work/plot.svg" "$prefix.svg"; }; } ||
+    pyscope_die "cannot write the outputs to $prefix.*"
 cat "$prefix.txt"
-pyscope_note "wrote $prefix.txt $prefix.csv $prefix.folded $prefix.raw$( [ -f "$prefix.svg" ] && printf ' %s' "$prefix.svg")"
+pyscope_note "wrote $prefix.txt $prefix.csv $prefix.folded $prefix.raw$( [ "$plot" = 1 ] && printf ' %s' "$prefix.svg")"
 exit "$rc"

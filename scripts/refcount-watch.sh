@@ -112,8 +112,12 @@ fi
 
 [ -n "$pid" ] || [ -z "$addr" ] ||
     pyscope_die "--addr needs -p PID: a command's objects have no address before it runs"
+# attaching loads a kernel module into this kernel: root, before anything
+[ -z "$pid" ] || [ "$(id -u)" = 0 ] ||
+    pyscope_die "attaching to PID $pid needs root (SystemTap loads a kernel module)"
 make -s -C "$PYSCOPE_ROOT" BUILD="$PYSCOPE_BUILD" all >&2 ||
     pyscope_die "cannot build pyscope (make failed)"
+pyscope_tmp_init
 pyscope_check_target "$pid" "$cmd" "$runner_mode"
 
 # The ELF file with the watched functions: it must have them, with DWARF.
@@ -155,8 +159,7 @@ if [ -n "$alloc_in" ] && is_c_name "$alloc_in"; then
     fi
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/refcount-watch.XXXXXX") || pyscope_die "cannot create a temporary directory"
-trap 'rm -rf "$tmp"; rm -rf "${PYSCOPE_TAPSET_TMP:-}" "${PYSCOPE_LAYOUT:-}"' EXIT
+tmp=$PYSCOPE_TMP
 
 # The script: the fixed part, then one block of probes per watched
 # function.  The blocks name their functions only as @N (stap's script
@@ -186,7 +189,9 @@ while IFS= read -r a; do set -- "$@" "$a"; done < "$stapargs"
 set -- "$@" "$script"
 while IFS= read -r a; do set -- "$@" "$a"; done < "$tmp/scriptargs"
 
-log=${out:-$tmp/log}
+# the log is written in the private directory and moved to -o FILE at
+# the end: a watch that fails leaves no partial log behind
+log=$tmp/log
 what=${addr:-"the ${nth}th $type allocated${alloc_in:+ under $alloc_in}"}
 [ "$nth" != 1 ] || [ -n "$addr" ] || what="the first $type allocated${alloc_in:+ under $alloc_in}"
 pyscope_note "watching$(printf ' %s' $watches) in $module for $what"
@@ -198,20 +203,25 @@ trap 'pyscope_note "interrupted: writing the verdict"' INT TERM
     done
 ) &
 progress=$!
+PYSCOPE_HELPERS="$progress"
 if [ -n "$pid" ]; then
-    "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -p "$pid" --data "$log" -- "$@" 2> "$tmp/err"
+    PYSCOPE_TARGET_DONE=1 "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -p "$pid" --data "$log" -- "$@" 2> "$tmp/err"
 else
-    "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -c "$cmd" --data "$log" -- "$@" 2> "$tmp/err"
+    PYSCOPE_TARGET_DONE=1 "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -c "$cmd" --data "$log" -- "$@" 2> "$tmp/err"
 fi
 rc=$?
 kill "$progress" 2>/dev/null
 trap - INT TERM
+# a target gone before the probes started: that one line, nothing else
+[ -z "$pid" ] || ! grep -q 'exited before the probes could start' "$tmp/err" ||
+    pyscope_die "PID $pid exited before the probes could start; nothing written"
 pyscope_show_stap_errors "$tmp/err"
 
 grep -q '^verdict:' "$log" ||
     pyscope_die "the watch ended without a verdict (stap exit $rc); see the messages above"
 if [ -n "$out" ]; then
-    sed -n '/^verdict:/,$p' "$log"
+    mv "$log" "$out" || pyscope_die "cannot write $out"
+    sed -n '/^verdict:/,$p' "$out"
 else
     cat "$log"
 fi

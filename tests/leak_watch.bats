@@ -241,6 +241,26 @@ PYEOF
     within_10pct "$b" $((20 * 3033))
 }
 
+@test "a program that exits by itself: the last snapshot is its state before the interpreter's teardown" {
+    p="$BATS_TEST_TMPDIR/exit"
+    leak=$(grep -n '# LEAK' "$ROOT/examples/leak_exit.py" | cut -d: -f1)
+    run LW -c "$PY $ROOT/examples/leak_exit.py 8" --group-by line -o "$p"
+    echo "$output" | tail -25
+    [ "$status" -eq 0 ]
+    n=$(echo "$output" | sed -n 's/^appended \([0-9]*\)$/\1/p')
+    grep -q '^last snapshot: at [0-9.]* s, when the interpreter began finalizing' "$p.txt"
+    # the report's top grower and the folded file's heaviest stack are the
+    # leaking line, holding what the program appended (1033 bytes each)
+    top=$(sed -n '/^Top groups by growth/,/^$/p' "$p.txt" | sed -n 3p)
+    echo "$top"
+    echo "$top" | grep -q "examples/leak_exit.py:$leak\$"
+    live=$(row_live growth "leak_exit.py:$leak" "$p.txt")
+    echo "surviving at the leaking line: $live bytes; the program appended $n"
+    within_10pct "$live" $((n * 1033))
+    awk '$NF > m { m = $NF; l = $0 } END { print l }' "$p.folded" |
+        grep -q "leaker ([^;]*examples/leak_exit.py:$leak)"
+}
+
 @test "bad input: one clear line and a non-zero exit" {
     run LW
     [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]; echo "$output" | grep -q 'give a PID'

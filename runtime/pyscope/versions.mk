@@ -31,7 +31,10 @@ PYEXT_VERSIONS_SRC := $(wildcard runtime/pyscope/*.c runtime/pyscope/*.h) \
 	runtime/pyscope/setup.py runtime/pyscope/pyscope/__init__.py
 
 # "3.X=DIR" for each supported 3.X, DIR the newest pyenv 3.X.Y with a
-# python3.X (3.X.Y exactly: no 3.13.0t, no 3.12-dev).
+# python3.X (3.X.Y exactly: no 3.13.0t, no 3.12-dev).  Looked for only
+# when a goal of this file is asked for (it starts some twenty processes,
+# which every `make` of the tools would pay for).
+ifneq ($(filter pyext-version%,$(MAKECMDGOALS))$(filter %versions.mk,$(firstword $(MAKEFILE_LIST))),)
 PYEXT_FOUND := $(shell for m in $(PYEXT_MINORS); do \
 	for d in $(PYENV_VERSIONS)/$$m.*; do \
 	    case $$d in (*/$$m.*[!0-9]*) continue ;; esac; \
@@ -39,6 +42,7 @@ PYEXT_FOUND := $(shell for m in $(PYEXT_MINORS); do \
 	done | sort -V | tail -n 1 | sed "s|^|$$m=|"; done)
 PYEXT_PRESENT := $(foreach f,$(PYEXT_FOUND),$(firstword $(subst =, ,$(f))))
 PYEXT_ABSENT := $(filter-out $(PYEXT_PRESENT),$(PYEXT_MINORS))
+endif
 # pyext_prefix(3.X): that pyenv version's directory.
 pyext_prefix = $(patsubst $(1)=%,%,$(filter $(1)=%,$(PYEXT_FOUND)))
 

@@ -636,6 +636,25 @@ write_table(const struct leak *lk, const uint32_t *order, size_t n,
     }
 }
 
+/* What the last snapshot shows (leak-watch.stp's X final_reason). */
+static const char *
+final_reason_text(int64_t reason)
+{
+    switch (reason) {
+    case 1:
+        return "when the duration (-d) ended";
+    case 2:
+        return "when the process had exited";
+    case 3:
+        return "when the watch was interrupted";
+    case 4:
+        return "when the interpreter began finalizing (the program's own "
+               "state, before the teardown freed its objects)";
+    default:
+        return "for an unknown reason";
+    }
+}
+
 int
 leak_write_report(const struct leak *lk, size_t top, FILE *out)
 {
@@ -658,10 +677,15 @@ leak_write_report(const struct leak *lk, size_t top, FILE *out)
               "min-age %.1f s\n", group_by_name(lk->by), lk->nsnap,
               lk->interval_ms / 1000.0, seconds_ms / 1000.0,
               lk->min_age_intervals * lk->interval_ms / 1000.0);
+    if (lk->nsnap > 0 && stream_has_counter(&lk->st, "final_reason")) {
+        sb_printf(&sb, "last snapshot: at %.1f s, %s\n",
+                  stream_counter(&lk->st, "final_ms") / 1000.0,
+                  final_reason_text(stream_counter(&lk->st, "final_reason")));
+    }
     if (lk->nsnap > 0) {
-        sb_printf(&sb, "surviving at the end: %" PRId64 " bytes in %" PRId64
-                  " blocks (at the first snapshot: %" PRId64 " bytes)\n",
-                  lk->snap_total[lk->nsnap - 1],
+        sb_printf(&sb, "surviving at the last snapshot: %" PRId64 " bytes in %"
+                  PRId64 " blocks (at the first snapshot: %" PRId64
+                  " bytes)\n", lk->snap_total[lk->nsnap - 1],
                   lk->snap_total_blocks[lk->nsnap - 1], lk->snap_total[0]);
     }
     else {

@@ -237,6 +237,31 @@ compare_strings(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* How the run ended (cpu-sample.stp's X end_reason record). */
+static const char *
+end_reason_text(int64_t reason)
+{
+    switch (reason) {
+    case 1:
+        return "the duration (-d) was reached";
+    case 2:
+        return "the target process exited";
+    case 3:
+        return "interrupted";
+    default:
+        return "for an unknown reason";
+    }
+}
+
+static int
+is_listed_counter(const char *key)
+{
+    return strcmp(key, "lost") == 0 || strcmp(key, "truncated") == 0
+           || strcmp(key, "end_reason") == 0 || strcmp(key, "run_ms") == 0
+           || strcmp(key, "attach_ms") == 0 || strcmp(key, "unlocated") == 0
+           || strcmp(key, "first_sample_ms") == 0;
+}
+
 static void
 print_counts(const struct stream *st)
 {
@@ -254,12 +279,24 @@ print_counts(const struct stream *st)
                 "samples may be missing\n");
     }
 
+    if (stream_counter(st, "unlocated") > 0) {
+        fprintf(stderr, "pyscope: %" PRId64 " samples more were taken before "
+                "the interpreter's mapping was known (just after attaching); "
+                "not shown\n", stream_counter(st, "unlocated"));
+    }
+    if (stream_has_counter(st, "end_reason")) {
+        int64_t ms = stream_counter(st, "run_ms");
+        fprintf(stderr, "pyscope: the run ended after %" PRId64 ".%01" PRId64
+                " s: %s\n", ms / 1000, (ms % 1000) / 100,
+                end_reason_text(stream_counter(st, "end_reason")));
+    }
+
     size_t n = st->counters.count;
     const char **keys = xcalloc(n, sizeof(char *));
     size_t nkeys = 0;
     for (size_t i = 0; i < n; i++) {
         const char *key = intern_key(&st->counters, (uint32_t)i, NULL);
-        if (strcmp(key, "lost") != 0 && strcmp(key, "truncated") != 0) {
+        if (!is_listed_counter(key)) {
             keys[nkeys++] = key;
         }
     }

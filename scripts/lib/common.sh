@@ -27,6 +27,41 @@ pyscope_show_stap_errors() {
         -e '_stp_read_address failed to access memory' -e '^Rerun with -v' "$1" >&2
 }
 
+# pyscope_tmp_init: a private temporary directory for this run
+# (PYSCOPE_TMP), removed on every exit path, early errors included, and
+# the background helpers listed in PYSCOPE_HELPERS (PIDs) stopped.
+pyscope_tmp_init() {
+    PYSCOPE_TMP=$(mktemp -d "${TMPDIR:-/tmp}/$PYSCOPE_PROG.XXXXXX") ||
+        { PYSCOPE_TMP=""; pyscope_die "cannot create a temporary directory in ${TMPDIR:-/tmp}"; }
+    trap '_pyscope_exit' EXIT
+}
+_pyscope_exit() {
+    # helpers still running (progress lines, a report reader following
+    # the stream) end with the tool, on every path
+    for _p in ${PYSCOPE_HELPERS:-}; do kill "$_p" 2>/dev/null; done
+    [ -z "${PYSCOPE_TMP:-}" ] || rm -rf "$PYSCOPE_TMP"
+}
+
+# Milliseconds since the epoch (for -v timings).
+pyscope_now_ms() { date +%s%3N; }
+
+# pyscope_step MSG: with PYSCOPE_VERBOSE=1 (a tool's -v), one line saying
+# how long after the tool started (PYSCOPE_T0, ms) MSG happened.
+pyscope_step() {
+    [ "${PYSCOPE_VERBOSE:-0}" = 1 ] || return 0
+    printf '%s: %6d ms: %s\n' "$PYSCOPE_PROG" "$(($(pyscope_now_ms) - ${PYSCOPE_T0:-0}))" "$*" >&2
+}
+
+# pyscope_cpu_ticks PID: the CPU time PID has used so far (user + system,
+# in clock ticks), or nothing when it is gone.
+pyscope_cpu_ticks() {
+    # fields after the command name, which may hold spaces and parentheses
+    _st=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    _st=${_st##*) }
+    set -- $_st
+    [ $# -ge 13 ] && printf '%s\n' $((${12} + ${13}))
+}
+
 pyscope_note() {
     [ "${PYSCOPE_QUIET:-0}" = 1 ] || printf '%s: %s\n' "$PYSCOPE_PROG" "$*" >&2
 }
@@ -70,6 +105,26 @@ pyscope_stap_runtime() {
     k=$1
     sysrt=/usr/share/systemtap/runtime
     [ -d "$sysrt" ] || pyscope_die "SystemTap runtime not found at $sysrt (run scripts/install-deps.sh)"
+    # The answer is fixed for a given runtime and kernel headers: kept,
+    # with their stamps (some twenty greps cost seconds under emulation)
+    memo=$PYSCOPE_BUILD/stap-runtime/choice-$k
+    stamp=$(stat -L -c '%Y %s' "$sysrt/linux/addr-map.c" "$sysrt/transport/relay_v2.c" \
+        "/lib/modules/$k/build/Makefile" "$PYSCOPE_ROOT/scripts/lib/common.sh" 2>/dev/null | tr '\n' ' ')
+    if [ -f "$memo" ]; then
+        { IFS= read -r mstamp; IFS= read -r mdir; } < "$memo"
+        if [ "$mstamp" = "$stamp" ] && [ -d "$mdir" ]; then
+            printf '%s\n' "$mdir"
+            return 0
+        fi
+    fi
+    dir=$(_pyscope_stap_runtime_choose "$k" "$sysrt") || exit 1
+    { mkdir -p "$PYSCOPE_BUILD/stap-runtime" &&
+        printf '%s\n%s\n' "$stamp" "$dir" > "$memo.$$" && mv "$memo.$$" "$memo"; } 2>/dev/null
+    printf '%s\n' "$dir"
+}
+
+_pyscope_stap_runtime_choose() {
+    k=$1 sysrt=$2
     fixes=""
     # 1. task_work_cancel(task, func) became task_work_cancel_func().
     if _pyscope_kheader_has "$k" task_work_cancel_func include/linux/task_work.h &&

@@ -30,7 +30,9 @@ n=0
 while IFS= read -r bin; do
     [ -f "$bin" ] || continue
     n=$((n + 1))
-    cp "$bin" "/run/pyscope-bin/$n" && mount --bind "/run/pyscope-bin/$n" "$bin"
+    # -p: the copy keeps the file's time, so that caches keyed by it
+    # (modules, DWARF tables) see the same file as the host does
+    cp -p "$bin" "/run/pyscope-bin/$n" && mount --bind "/run/pyscope-bin/$n" "$bin"
 done < "$J/binaries"
 
 cd "$PYSCOPE_CWD" 2>/dev/null || cd /

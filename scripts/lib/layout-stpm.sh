@@ -34,30 +34,81 @@ pid=${2:-}
 offsets=$PYSCOPE_BUILD/pyscope-offsets
 [ -x "$offsets" ] || pyscope_die "$offsets is missing (run make)"
 tables=${PYSCOPE_TABLES:-$PYSCOPE_ROOT/runtime/offsets/tables}
-dir=${PYSCOPE_OFFSETS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pyscope/offsets}
+: "${PYSCOPE_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/pyscope}"
+dir=${PYSCOPE_OFFSETS_DIR:-$PYSCOPE_CACHE/offsets}
 
 case "$elf" in
     *'
 '*|*'"'*|*'\'*) pyscope_die "cannot use a path with a newline, quote or backslash: $elf" ;;
 esac
 
+# ELF as the process names it (what the tapsets say) and where it is read
+# from here: through PYSCOPE_SYSROOT for a process in a root of its own
+file=${PYSCOPE_SYSROOT:-}$elf
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pyscope-layout.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-"$offsets" --elf-only "$elf" > "$tmp/0.tsv" 2> "$tmp/err" ||
+"$offsets" --elf-only "$file" > "$tmp/0.tsv" 2> "$tmp/err" ||
     pyscope_die "$elf is not a CPython interpreter ($(head -n 1 "$tmp/err"))"
-value() { awk -F '\t' -v k="$1" '$1 == k { print $2; exit }' "$2"; }
-hex=$(value version_hex "$tmp/0.tsv")
+# version and build-id, in one pass
+vb=$(awk -F '\t' '$1 == "version_hex" { h = $2 } /^# build-id / { b = $0; sub(/^# build-id /, "", b) }
+    END { print h " " b }' "$tmp/0.tsv")
+hex=${vb%% *} bid=${vb#* }
 [ -n "$hex" ] || pyscope_die "cannot tell which CPython version $elf is"
 major=$(( (hex >> 24) & 255 )); minor=$(( (hex >> 16) & 255 ))
 micro=$(( (hex >> 8) & 255 ))
 if [ "$major" != 3 ] || [ "$minor" -lt $SUPPORTED_MIN ] || [ "$minor" -gt $SUPPORTED_MAX ]; then
     pyscope_die "$elf is CPython $major.$minor.$micro; pyscope reads 3.$SUPPORTED_MIN to 3.$SUPPORTED_MAX"
 fi
-case "$(basename -- "$elf")" in
+case "${elf##*/}" in
     python3.*t|libpython3.*t.so*)
         pyscope_die "$elf is a free-threaded CPython build: not supported yet" ;;
 esac
+
+# The whole answer is kept too, when it cannot depend on a process (every
+# version before 3.13, and 3.13+ without a PID), keyed by every file it is
+# made of: a hit costs a handful of processes instead of some twenty.
+dbg=""
+if [ -n "$bid" ]; then
+    dbg=/usr/lib/debug/.build-id/$(printf '%.2s' "$bid")/${bid#??}.debug
+fi
+memo=""
+if [ -z "$pid" ] || [ "$minor" -lt 13 ]; then
+    k=$( { printf '%s %s %s\n' "$elf" "$tables" "$dir"
+           stat -L -c '%n %s %Y' "$file" "$offsets" "$0" "$PYSCOPE_ROOT/runtime/offsets/keys.tsv" \
+               "$tables/3.$minor.tsv" ${dbg:+"$dbg"} ${bid:+"$dir/$bid.tsv"} 2>&1; } | md5sum)
+    memo=$PYSCOPE_CACHE/layout/${k%% *}
+    if [ -f "$memo.stpm" ] && [ -f "$memo.note" ]; then
+        pyscope_note "$(cat "$memo.note")"
+        cat "$memo.stpm"
+        exit 0
+    fi
+fi
+
+# The DWARF source: reading a big build's DWARF takes a second here and
+# half a minute under emulation, and its answer is fixed for a given
+# ELF file, debug file and extractor, so it is kept in the cache under a
+# digest of those (a stripped copy of a build, another path or size, gets
+# its own entry; a failure is never kept).
+dwarf_table() {
+    if [ -n "$bid" ]; then
+        k=$( { printf '%s\n' "$elf"; stat -L -c '%s %Y' "$file" "$offsets" 2>/dev/null
+               stat -L -c '%s %Y' "$dbg" 2>/dev/null
+               cat "$PYSCOPE_ROOT/runtime/offsets/keys.tsv"; } | md5sum | cut -c1-32)
+        c=$PYSCOPE_CACHE/dwarf/$bid-$k.tsv
+        if [ -f "$c" ]; then
+            cat "$c"
+            return 0
+        fi
+        "$offsets" "$file" > "$tmp/dwarf" || return 1
+        mkdir -p "$PYSCOPE_CACHE/dwarf" 2>/dev/null &&
+            cp "$tmp/dwarf" "$c.tmp.$$" 2>/dev/null && mv "$c.tmp.$$" "$c" 2>/dev/null
+        cat "$tmp/dwarf"
+    else
+        "$offsets" "$file"
+    fi
+}
 
 # Each source is a numbered file; its name for the note goes into .name.
 n=1
@@ -68,109 +119,114 @@ add_source() {  # add_source NAME COMMAND...: file n holds COMMAND's table, or n
     n=$((n + 1))
 }
 if [ -n "$pid" ] && [ "$minor" -ge 13 ]; then
-    add_source "_Py_DebugOffsets (process $pid)" "$offsets" --debug-offsets --pid "$pid" "$elf"
+    add_source "_Py_DebugOffsets (process $pid)" "$offsets" --debug-offsets --pid "$pid" "$file"
 fi
-add_source "DWARF" "$offsets" "$elf"
-bid=$(sed -n 's/^# build-id \([0-9a-f]*\)$/\1/p' "$tmp/0.tsv")
+add_source "DWARF" dwarf_table
 if [ -n "$bid" ] && [ -f "$dir/$bid.tsv" ]; then
     add_source "an extracted table ($dir/$bid.tsv)" cat "$dir/$bid.tsv"
 fi
 if [ "$minor" -ge 13 ]; then
-    add_source "_Py_DebugOffsets (file)" "$offsets" --debug-offsets "$elf"
+    add_source "_Py_DebugOffsets (file)" "$offsets" --debug-offsets "$file"
 fi
 if [ -f "$tables/3.$minor.tsv" ]; then
     add_source "the compiled-in 3.$minor table" cat "$tables/3.$minor.tsv"
 fi
 printf 'the ELF file\n' > "$tmp/0.name"
 
-# One value per key, from the first source that has it; only well-formed
-# keys and decimal values get through (they become macro text).
+# One awk program (a process costs a lot under emulation) merges the
+# sources, derives the layout's facts, checks that every offset those
+# facts need is there, and writes the macro file: one value per key, from
+# the first source that has it; only well-formed keys and decimal values
+# get through (they become macro text).  Every key of keys.tsv gets a
+# macro (-1: not in this version), so the tapsets compile for any version;
+# the facts say which apply.  An error is one line in $tmp/err.
 set --
 for f in "$tmp"/[0-9]*.tsv; do set -- "$@" "$f"; done
-awk -F '\t' -v used="$tmp/used" '
-    /^#/ || NF != 2 { next }
-    $1 !~ /^[A-Za-z_][A-Za-z0-9_.]*$/ || $2 !~ /^-?[0-9]+$/ { next }
-    !($1 in v) { v[$1] = $2; if ($1 !~ /^(sym|elf)\./ && $1 != "version_hex") cnt[FILENAME]++ }
-    END {
-        for (k in v) printf "%s\t%s\n", k, v[k]
-        for (f in cnt) printf "%s\t%d\n", f, cnt[f] > used
-    }' "$@" | sort > "$tmp/table"
-# "offsets from SOURCE (N), SOURCE (N)", in the order of the sources
-sources=$(for f in "$@"; do
-    c=$(awk -F '\t' -v f="$f" '$1 == f { print $2 }' "$tmp/used" 2>/dev/null)
-    [ -z "$c" ] || printf '%s (%s keys), ' "$(cat "${f%.tsv}.name")" "$c"
-done | sed 's/, $//')
-grep -q '^free_threaded	1$' "$tmp/table" &&
-    pyscope_die "$elf is a free-threaded CPython build: not supported yet"
-
-# Every key of keys.tsv gets a macro (-1: not in this version), so the
-# tapsets compile for any version; the facts below say which apply.
-keys=$(awk -F '\t' '!/^#/ && NF >= 2 { print $1 }' "$PYSCOPE_ROOT/runtime/offsets/keys.tsv")
-has() { grep -q "^$1	" "$tmp/table"; }
-get() { value "$1" "$tmp/table"; }
-need() {
-    for k in "$@"; do
-        has "$k" || pyscope_die "no offset for $k in CPython 3.$minor ($elf): install its debug symbols, or extract them with pyscope-offsets"
-    done
+awk -F '\t' -v keys="$PYSCOPE_ROOT/runtime/offsets/keys.tsv" -v err="$tmp/err" \
+    -v note="$tmp/note" -v elf="$elf" -v minor="$minor" -v major="$major" \
+    -v micro="$micro" -v bid="${bid:-unknown}" -v tmp="$tmp" '
+function has(k) { return k in v }
+function need(k) {
+    if (!(k in v) && !failed) {
+        printf "no offset for %s in CPython 3.%s (%s): install its debug symbols, or extract them with pyscope-offsets\n", k, minor, elf > err
+        failed = 1
+    }
 }
+/^#/ || NF != 2 { next }
+$1 !~ /^[A-Za-z_][A-Za-z0-9_.]*$/ || $2 !~ /^-?[0-9]+$/ { next }
+!($1 in v) { v[$1] = $2; if ($1 !~ /^(sym|elf)\./ && $1 != "version_hex") cnt[FILENAME]++ }
+END {
+    if (v["free_threaded"] == 1) {
+        printf "%s is a free-threaded CPython build: not supported yet\n", elf > err
+        exit 1
+    }
+    split("sym._PyRuntime runtime.interpreters_head interp.next interp.threads_head " \
+          "tstate.next code.co_filename code.co_firstlineno str.length str.state " \
+          "str.ascii_size str.compact_size str.utf8 str.utf8_length bytes.ob_sval " \
+          "varobject.ob_size", base, " ")
+    for (i = 1; i in base; i++) need(base[i])
+    # How a thread innermost frame is found, what a frame is, where the
+    # bytecode and line table are: facts of the layout, not of a version
+    # number.
+    if (has("pyframe.f_back")) {
+        need("tstate.frame"); need("pyframe.f_back"); need("pyframe.f_code"); need("pyframe.f_lasti")
+        frame_model = 1; cur_frame = 1; entry_rule = 1
+        if (minor <= 9) { lasti_model = 1; linetable = 38; need("code.co_lnotab") }
+        else { lasti_model = 2; linetable = 310; need("code.co_linetable") }
+    } else {
+        need("iframe.previous"); need("iframe.code"); need("iframe.instr"); need("iframe.owner")
+        need("code.co_linetable"); need("code.co_code_adaptive")
+        frame_model = 2; lasti_model = 3; linetable = 311
+        if (has("tstate.current_frame")) cur_frame = 3
+        else { need("tstate.cframe"); need("cframe.current_frame"); cur_frame = 2 }
+        entry_rule = has("iframe.is_entry") ? 2 : 3
+    }
+    if (has("tstate.native_thread_id")) thread_match = 1
+    else { thread_match = 2; need("tstate.thread_id") }
+    # 3.14 keeps f_executable as a tagged _PyStackRef (low 2 bits are tags)
+    code_tag_mask = minor >= 14 ? 3 : 0
+    name_key = has("code.co_qualname") ? "code.co_qualname" : "code.co_name"
+    need(name_key)
+    if (failed) exit 1
+    # str.state: 3.12 dropped the ready bit but kept these positions
+    kind_bit = has("str.state.kind_bit") ? v["str.state.kind_bit"] : 2
+    compact_bit = has("str.state.compact_bit") ? v["str.state.compact_bit"] : 5
+    ascii_bit = has("str.state.ascii_bit") ? v["str.state.ascii_bit"] : 6
 
-need sym._PyRuntime runtime.interpreters_head interp.next interp.threads_head \
-    tstate.next code.co_filename code.co_firstlineno str.length str.state \
-    str.ascii_size str.compact_size str.utf8 str.utf8_length bytes.ob_sval \
-    varobject.ob_size
-# How a thread's innermost frame is found, what a frame is, where the
-# bytecode and line table are: facts of the layout, not of a version
-# number.
-if has pyframe.f_back; then
-    need tstate.frame pyframe.f_back pyframe.f_code pyframe.f_lasti
-    frame_model=1 cur_frame=1 entry_rule=1
-    if [ "$minor" -le 9 ]; then lasti_model=1 linetable=38; need code.co_lnotab
-    else lasti_model=2 linetable=310; need code.co_linetable; fi
-else
-    need iframe.previous iframe.code iframe.instr iframe.owner code.co_linetable \
-        code.co_code_adaptive
-    frame_model=2 lasti_model=3 linetable=311
-    if has tstate.current_frame; then cur_frame=3
-    else need tstate.cframe cframe.current_frame; cur_frame=2; fi
-    if has iframe.is_entry; then entry_rule=2; else entry_rule=3; fi
+    # "offsets from SOURCE (N keys), ...", in the order of the sources
+    sources = ""
+    for (i = 1; i < ARGC; i++) {
+        f = ARGV[i]
+        if (!(f in cnt)) continue
+        namef = f; sub(/\.tsv$/, ".name", namef)
+        getline name < namef
+        close(namef)
+        sources = sources (sources == "" ? "" : ", ") name " (" cnt[f] " keys)"
+    }
+    printf "CPython %s.%s.%s (%s): offsets from %s\n", major, minor, micro, elf, sources > note
+
+    printf "/* pyscope_layout.stpm - generated by scripts/lib/layout-stpm.sh; do not edit.\n"
+    printf "   CPython %s.%s.%s (%s)\n   build-id %s\n   offsets from %s */\n", major, minor, micro, elf, bid, sources
+    printf "@define pyscope_python %%( \"%s\" %%)\n@define py_version_minor %%( %s %%)\n\n", elf, minor
+    printf "/* facts (tapsets/python_offsets.stp says what each means) */\n"
+    printf "@define py_frame_model %%( %d %%)\n@define py_cur_frame_path %%( %d %%)\n", frame_model, cur_frame
+    printf "@define py_entry_rule %%( %d %%)\n@define py_lasti_model %%( %d %%)\n", entry_rule, lasti_model
+    printf "@define py_linetable_format %%( %d %%)\n@define py_thread_match %%( %d %%)\n", linetable, thread_match
+    printf "@define py_code_tag_mask %%( %d %%)\n@define py_off_code_name %%( %s %%)\n", code_tag_mask, v[name_key]
+    printf "@define py_str_kind_bit %%( %s %%)\n@define py_str_compact_bit %%( %s %%)\n", kind_bit, compact_bit
+    printf "@define py_str_ascii_bit %%( %s %%)\n\n", ascii_bit
+    printf "/* offsets (runtime/offsets/keys.tsv; -1: not in this version) */\n"
+    while ((getline line < keys) > 0) {
+        if (line ~ /^#/) continue
+        split(line, kf, "\t")
+        if (kf[1] == "" || kf[2] == "") continue
+        name = kf[1]; gsub(/\./, "_", name)
+        printf "@define py_%s %%( %s %%)\n", name, (kf[1] in v) ? v[kf[1]] : -1
+    }
+}' "$@" > "$tmp/out" || pyscope_die "$(cat "$tmp/err" 2>/dev/null || echo "cannot build the layout of $elf")"
+pyscope_note "$(cat "$tmp/note")"
+cat "$tmp/out"
+if [ -n "$memo" ]; then
+    { mkdir -p "${memo%/*}" && cp "$tmp/out" "$memo.stpm.$$" && cp "$tmp/note" "$memo.note.$$" &&
+        mv "$memo.stpm.$$" "$memo.stpm" && mv "$memo.note.$$" "$memo.note"; } 2>/dev/null
 fi
-if has tstate.native_thread_id; then thread_match=1; else thread_match=2; need tstate.thread_id; fi
-# 3.14 keeps f_executable as a tagged _PyStackRef (low 2 bits are tags).
-code_tag_mask=0
-[ "$minor" -ge 14 ] && code_tag_mask=3
-name_key=code.co_name
-has code.co_qualname && name_key=code.co_qualname
-need "$name_key"
-# str.state: 3.12 dropped the `ready` bit but kept these positions.
-kind_bit=$(get str.state.kind_bit); compact_bit=$(get str.state.compact_bit)
-ascii_bit=$(get str.state.ascii_bit)
-
-pyscope_note "CPython $major.$minor.$micro ($elf): offsets from $sources"
-cat <<EOT
-/* pyscope_layout.stpm - generated by scripts/lib/layout-stpm.sh; do not edit.
-   CPython $major.$minor.$micro ($elf)
-   build-id ${bid:-unknown}
-   offsets from $sources */
-@define pyscope_python %( "$elf" %)
-@define py_version_minor %( $minor %)
-
-/* facts (tapsets/python_offsets.stp says what each means) */
-@define py_frame_model %( $frame_model %)
-@define py_cur_frame_path %( $cur_frame %)
-@define py_entry_rule %( $entry_rule %)
-@define py_lasti_model %( $lasti_model %)
-@define py_linetable_format %( $linetable %)
-@define py_thread_match %( $thread_match %)
-@define py_code_tag_mask %( $code_tag_mask %)
-@define py_off_code_name %( $(get "$name_key") %)
-@define py_str_kind_bit %( ${kind_bit:-2} %)
-@define py_str_compact_bit %( ${compact_bit:-5} %)
-@define py_str_ascii_bit %( ${ascii_bit:-6} %)
-
-/* offsets (runtime/offsets/keys.tsv; -1: not in this version) */
-EOT
-for k in $keys; do
-    name=$(printf '%s' "$k" | tr '.' '_')
-    v=$(get "$k"); [ -n "$v" ] || v=-1
-    printf '@define py_%s %%( %s %%)\n' "$name" "$v"
-done

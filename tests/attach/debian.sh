@@ -1,0 +1,97 @@
+# debian.sh: attach scenarios against Debian's python3.11, run inside the
+# QEMU guest by tests/attach.bats (each tool runs there in host mode, as on
+# a server whose kernel loads modules).  Every target is started before
+# the tool that attaches to it.
+. "$PYSCOPE_ROOT_DIR/tests/attach/lib.sh"
+O=$PYSCOPE_OUT
+EXT=$(ls build/ext/refbug.cpython-311-*.so)
+leftovers > "$O/leftovers.before"
+
+# A: labels painted (pyscope imported before any tool), the allocation
+# sampler (16 KiB mean), a refcount bug, a leak.
+PYSCOPE_ALLOC_SAMPLE=16384 start_service A --labels --refbug --leak
+A=$SVC_PID
+# cold: an empty module cache of its own (the module is compiled, on the
+# host of this guest); then the same attach finds it in the cache
+mkdir -p /tmp/cold-cache
+PYSCOPE_CACHE=/tmp/cold-cache run_case cpu_cold scripts/cpu-sample.sh -v -p "$A" -d 4 --labels split -o "$O/cpu_cold/p"
+rm -rf /tmp/cold-cache
+run_case cpu scripts/cpu-sample.sh -v -p "$A" -d 4 --labels split -o "$O/cpu/p"
+leftovers > "$O/cpu/leftovers"
+run_case leak_sampled scripts/leak-watch.sh -v "$A" -d 6 --group-by line -o "$O/leak_sampled/p"
+ADDR=$(sed -n 's/^refbug //p' "$O/A.log")
+run_case refcount scripts/refcount-watch.sh -p "$A" --addr "$ADDR" --module "$EXT" \
+    --watch checksum -d 5 -o "$O/refcount/log"
+run_case tapset scripts/pyscope-run -p "$A" -- -I tapsets -e '
+    probe perf.sw.cpu_clock.sample(10000000) {
+        if (pid() == target() && tid() == pid()) { print(py_stack()); exit() }
+    }'
+[ -z "${PLAINKO:-}" ] || {
+    run_case plain staprun -x "$A" -o /tmp/plain.out "$PLAINKO"
+    cp /tmp/plain.out "$O/plain.out"
+    rm -f /tmp/plain.out
+}
+kill "$A"
+
+# B: no pyscope: leak-watch chooses trace mode
+start_service B --idle --leak
+run_case leak_trace scripts/leak-watch.sh -v -p "$SVC_PID" -d 6 --group-by line -o "$O/leak_trace/p"
+kill "$SVC_PID"
+
+# C: 50 threads, two of them busy
+start_service C --busy-threads 1 --idle-threads 48
+run_case threads scripts/cpu-sample.sh -p "$SVC_PID" -d 3 -o "$O/threads/p"
+ls /proc/"$SVC_PID"/task | wc -l > "$O/threads/nthreads"
+kill "$SVC_PID"
+
+# G: a "container": a chroot whose interpreter is /opt/py/bin/python3, a
+# path the tools' side does not have ($CTR, its files and the example,
+# was made on the host, so that the compile service sees it too)
+if [ -n "${CTR:-}" ]; then
+    mkdir -p "$CTR/proc" "$CTR/dev" "$CTR/tmp"
+    mount -t proc proc "$CTR/proc"
+    mount --bind /dev "$CTR/dev"
+    mount -t tmpfs tmpfs "$CTR/tmp"
+    SVC_PY="chroot $CTR /opt/py/bin/python3" start_service G --leak
+    G=$SVC_PID
+    echo "$G" > "$O/G.pid"
+    run_case ctr_cpu scripts/cpu-sample.sh -p "$G" -d 3 -o "$O/ctr_cpu/p"
+    run_case ctr_leak scripts/leak-watch.sh -p "$G" -d 5 --group-by line -o "$O/ctr_leak/p"
+    kill "$G"
+fi
+
+# D: a Python process that does nothing at all
+$PY -c 'import time; time.sleep(600)' &
+D=$!
+run_case idle scripts/cpu-sample.sh -p "$D" -d 2 -o "$O/idle/p"
+kill "$D"
+
+# E: killed during the watch (once the module is loaded)
+start_service E --idle --leak
+E=$SVC_PID
+run_bg exit_leak scripts/leak-watch.sh -p "$E" --group-by line -o "$O/exit_leak/p"
+wait_module
+sleep 3
+kill -9 "$E"
+wait "$BG_PID"
+
+# F: Ctrl-C (SIGINT to the tool's process group) during a profile
+start_service F
+F=$SVC_PID
+run_bg interrupt scripts/cpu-sample.sh -p "$F" -o "$O/interrupt/p"
+wait_module
+sleep 3
+kill -INT "-$BG_PID"
+wait "$BG_PID"
+kill "$F"
+
+# bad input on the attach path
+sleep 600 &
+S=$!
+run_case not_python scripts/cpu-sample.sh -p "$S" -d 2 -o "$O/not_python/p"
+kill "$S"
+# a target that exits while the tool sets up (the setup takes seconds here)
+$PY -c 'import time; time.sleep(2)' &
+run_case gone scripts/leak-watch.sh -p $! -d 2 -o "$O/gone/p"
+
+leftovers > "$O/leftovers.after"

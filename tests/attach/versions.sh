@@ -1,0 +1,23 @@
+# versions.sh: attach scenarios against pyenv's CPythons (a shared,
+# relocated libpython each), run inside the QEMU guest by
+# tests/attach_versions.bats.  $STRIPPED313 is a 3.13 install whose
+# libpython has no DWARF and no symbol table (made on the host).
+. "$PYSCOPE_ROOT_DIR/tests/attach/lib.sh"
+O=$PYSCOPE_OUT
+PYENV=/root/.pyenv/versions
+
+for v in 3.8.18 3.12.1; do
+    m=${v%.*}
+    exe=$PYENV/$v/bin/python$m
+    [ -x "$exe" ] || { echo "absent $v"; continue; }
+    SVC_PY=$exe start_service "svc-$m" --leak
+    run_case "cpu-$m" scripts/cpu-sample.sh -p "$SVC_PID" -d 3 -o "$O/cpu-$m/p"
+    run_case "leak-$m" scripts/leak-watch.sh -p "$SVC_PID" -d 5 --group-by line -o "$O/leak-$m/p"
+    kill "$SVC_PID"
+done
+
+if [ -n "${STRIPPED313:-}" ]; then
+    SVC_PY="env LD_LIBRARY_PATH=$STRIPPED313/lib $STRIPPED313/bin/python3.13" start_service svc-3.13
+    run_case cpu-3.13 scripts/cpu-sample.sh -p "$SVC_PID" -d 3 -o "$O/cpu-3.13/p"
+    kill "$SVC_PID"
+fi
