@@ -16,7 +16,7 @@ kept = []
 def leaker(seconds):
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        kept.append(b"x" * 1000)                  # LEAK
+        kept.append(bytes(1000))                  # LEAK
         time.sleep(0.01)
 
 

@@ -131,32 +131,18 @@ pyscope_note "sampling ${cmd:+"'$cmd' "}${pid:+PID $pid }at $hz Hz$( [ "$secs" -
 (
     # progress every 10 s
     while sleep 10; do
-        pyscope_note "$(grep -c '^S' "$raw") samples so far"
+        if [ -s "$raw" ]; then
+            pyscope_note "$(grep -c '^S' "$raw") samples so far"
+        else
+            pyscope_note "starting the probes"
+        fi
     done
 ) &
 progress=$!
 PYSCOPE_HELPERS="$progress"
-v=""
-[ "$verbose" = 0 ] || v=-v
-# The runner goes in the background so that an interrupt of this script
-# alone (kill -INT, a supervisor) is passed on too: as SIGTERM, which the
-# runner and stap treat like Ctrl-C (a background job ignores SIGINT).
-if [ -n "$pid" ]; then
-    PYSCOPE_TARGET_DONE=1 "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode $v -p "$pid" -o "$raw" -- "$@" 2> "$work/err" &
-else
-    PYSCOPE_TARGET_DONE=1 "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode $v -c "$cmd" -o "$raw" -- "$@" 2> "$work/err" &
-fi
-runner=$!
-trap 'pyscope_note "interrupted: writing what was collected"; kill -TERM "$runner" 2>/dev/null' INT TERM
-# wait returns early (status > 128) when a trapped signal arrives
-while :; do
-    wait "$runner"
-    rc=$?
-    [ "$rc" -gt 128 ] && kill -0 "$runner" 2>/dev/null && continue
-    break
-done
+pyscope_run_target -o "$raw" "$work/err" "$@"
+rc=$PYSCOPE_RC
 kill "$progress" 2>/dev/null
-trap - INT TERM
 [ -z "$pid" ] || ticks1=$(pyscope_cpu_ticks "$pid")
 
 # a target gone before the probes started: that one line, nothing else

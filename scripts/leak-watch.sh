@@ -233,31 +233,8 @@ PYSCOPE_HELPERS="$reader"
 
 pyscope_note "$( [ "$sampled" = 1 ] && echo "sampled mode: the runtime's samples" || echo "trace mode: every allocation ($domain)") of ${cmd:-PID $pid}$( [ "$secs" -gt 0 ] && printf ' for %ss' "$secs"); a snapshot every ${interval}s"
 pyscope_step "stap arguments ready"
-v=""
-[ "$verbose" = 0 ] || v=-v
-# The runner goes in the background so that an interrupt of this script
-# alone (kill -INT, a supervisor) is passed on too: as SIGTERM, which the
-# runner and stap treat like Ctrl-C (a background job ignores SIGINT).
-if [ -n "$pid" ]; then
-    PYSCOPE_TARGET_DONE=1 "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode $v -p "$pid" --data "$raw" -- "$@" 2> "$errlog" &
-else
-    PYSCOPE_TARGET_DONE=1 "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode $v -c "$cmd" --data "$raw" -- "$@" 2> "$errlog" &
-fi
-runner=$!
-trap 'pyscope_note "interrupted: writing what was collected"; kill -TERM "$runner" 2>/dev/null' INT TERM
-# wait returns early (status > 128) when a trapped signal arrives
-while :; do
-    wait "$runner"
-    rc=$?
-    [ "$rc" -gt 128 ] && kill -0 "$runner" 2>/dev/null && continue
-    break
-done
-if [ "$rc" -gt 128 ]; then
-    wait "$runner"
-    r=$?
-    [ "$r" = 127 ] || rc=$r
-fi
-trap - INT TERM
+pyscope_run_target --data "$raw" "$errlog" "$@"
+rc=$PYSCOPE_RC
 
 # a target gone before the probes started: that one line, nothing else
 [ -z "$pid" ] || ! grep -q 'exited before the probes could start' "$errlog" ||

@@ -195,7 +195,6 @@ log=$tmp/log
 what=${addr:-"the ${nth}th $type allocated${alloc_in:+ under $alloc_in}"}
 [ "$nth" != 1 ] || [ -n "$addr" ] || what="the first $type allocated${alloc_in:+ under $alloc_in}"
 pyscope_note "watching$(printf ' %s' $watches) in $module for $what"
-trap 'pyscope_note "interrupted: writing the verdict"' INT TERM
 (
     while sleep 10; do
         n=$(grep -c '^[-+][0-9]* -> ' "$log" 2>/dev/null)
@@ -204,14 +203,9 @@ trap 'pyscope_note "interrupted: writing the verdict"' INT TERM
 ) &
 progress=$!
 PYSCOPE_HELPERS="$progress"
-if [ -n "$pid" ]; then
-    PYSCOPE_TARGET_DONE=1 "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -p "$pid" --data "$log" -- "$@" 2> "$tmp/err"
-else
-    PYSCOPE_TARGET_DONE=1 "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode -c "$cmd" --data "$log" -- "$@" 2> "$tmp/err"
-fi
-rc=$?
+pyscope_run_target --data "$log" "$tmp/err" "$@"
+rc=$PYSCOPE_RC
 kill "$progress" 2>/dev/null
-trap - INT TERM
 # a target gone before the probes started: that one line, nothing else
 [ -z "$pid" ] || ! grep -q 'exited before the probes could start' "$tmp/err" ||
     pyscope_die "PID $pid exited before the probes could start; nothing written"

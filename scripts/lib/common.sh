@@ -62,6 +62,38 @@ pyscope_cpu_ticks() {
     [ $# -ge 13 ] && printf '%s\n' $((${12} + ${13}))
 }
 
+# pyscope_run_target OUTOPT FILE ERRFILE [STAP-ARGS...]: scripts/pyscope-run
+# against the tool's target ($pid or $cmd, $runner_mode, $verbose), its
+# stap output to FILE (OUTOPT -o, or --data to leave the command's stdout
+# apart), its stderr to ERRFILE; sets PYSCOPE_RC to its exit status.  The
+# runner goes in the background, so that an INT or TERM to this script
+# alone (kill -INT, a supervisor) is passed on too, as a TERM, which the
+# runner and stap treat like Ctrl-C (a background job ignores SIGINT);
+# what was collected is then still written.
+pyscope_run_target() {
+    _o=$1 _f=$2 _e=$3
+    shift 3
+    _v=""
+    [ "${verbose:-0}" = 0 ] || _v=-v
+    if [ -n "$pid" ]; then
+        PYSCOPE_TARGET_DONE=1 "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode $_v \
+            -p "$pid" "$_o" "$_f" -- "$@" 2> "$_e" &
+    else
+        PYSCOPE_TARGET_DONE=1 "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode $_v \
+            -c "$cmd" "$_o" "$_f" -- "$@" 2> "$_e" &
+    fi
+    _r=$!
+    trap 'pyscope_note "interrupted: writing what was collected"; kill -TERM "$_r" 2>/dev/null' INT TERM
+    # wait returns early (status > 128) when a trapped signal arrives
+    while :; do
+        wait "$_r"
+        PYSCOPE_RC=$?
+        [ "$PYSCOPE_RC" -gt 128 ] && kill -0 "$_r" 2>/dev/null && continue
+        break
+    done
+    trap - INT TERM
+}
+
 pyscope_note() {
     [ "${PYSCOPE_QUIET:-0}" = 1 ] || printf '%s: %s\n' "$PYSCOPE_PROG" "$*" >&2
 }
