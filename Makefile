@@ -36,7 +36,7 @@ REPORT_SRC := $(wildcard runtime/report/*.c)
 REPORT_HDR := $(wildcard runtime/report/*.h)
 REPORT_LIB_SRC := $(filter-out runtime/report/main.c runtime/report/leak_main.c,$(REPORT_SRC))
 
-.PHONY: all check test-c demo deps bench bench-leak clean
+.PHONY: all check test-c demo deps bench bench-leak bench-cpu clean
 
 EXAMPLE_EXT_DIR := $(BUILD)/ext
 EXAMPLE_EXT_SRC := $(wildcard examples/ext/*.c) examples/ext/setup.py
@@ -121,6 +121,14 @@ bench: all
 # "-w examples/service_churn.py", go to bench/leak-bench.sh (-h lists them).
 bench-leak: all
 	bench/leak-bench.sh $(BENCH_LEAK_ARGS)
+
+# What CPU sampling costs: examples/cpu_churn.py's workloads untraced and
+# under perf, bpftrace, an empty SystemTap probe and cpu-sample, all in the
+# QEMU guest with the icount clock; ratios and instructions per sample,
+# with the machine and the date, in build/bench-cpu/table.txt.
+# BENCH_CPU_ARGS, e.g. "-r 5 -w python", go to bench/cpu-bench.sh.
+bench-cpu: all
+	bench/cpu-bench.sh $(BENCH_CPU_ARGS)
 
 clean:
 	rm -rf $(BUILD) tapsets/pyscope_runtime.stpm tapsets/pyscope_layout.stpm

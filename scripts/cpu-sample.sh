@@ -30,7 +30,8 @@ samples were taken, lost or failed goes to stderr.
                   an interrupted run still writes everything)
   -o PREFIX       output prefix (default: cpu-profile)
   --mode M        merged (default): C and Python frames interleaved;
-                  python: Python frames only; native: C frames only
+                  python: Python frames only (no native unwinding at all:
+                  the cheapest samples); native: C frames only
   --labels L      frame labels painted with pyscope's runtime
                   (runtime/pyscope): off (default); split: a painted frame's
                   label becomes a frame of its own, so the same code under
@@ -86,6 +87,9 @@ done
 
 [ -n "$pid$cmd" ] || pyscope_die "give -p PID or -c CMD (try -h)"
 [ -z "$pid" ] || [ -z "$cmd" ] || pyscope_die "give -p PID or -c CMD, not both"
+# attaching loads a kernel module into this kernel: root, before anything
+[ -z "$pid" ] || [ "$(id -u)" = 0 ] ||
+    pyscope_die "attaching to PID $pid needs root (SystemTap loads a kernel module)"
 case "$hz" in *[!0-9]*|"") pyscope_die "-F needs a whole number of Hz, got '$hz'" ;; esac
 [ "$hz" -ge 1 ] && [ "$hz" -le 10000 ] || pyscope_die "-F must be 1..10000 Hz, got $hz"
 case "$secs" in *[!0-9]*|"") pyscope_die "-d needs whole seconds, got '$secs'" ;; esac
@@ -97,9 +101,6 @@ outdir=$(dirname -- "$prefix")
 
 # The report tool, the runtime and its tapset macro files (quick when built).
 report=$PYSCOPE_BUILD/pyscope-report
-# attaching loads a kernel module into this kernel: root, before anything
-[ -z "$pid" ] || [ "$(id -u)" = 0 ] ||
-    pyscope_die "attaching to PID $pid needs root (SystemTap loads a kernel module)"
 make -s -C "$PYSCOPE_ROOT" BUILD="$PYSCOPE_BUILD" all >&2 ||
     pyscope_die "cannot build pyscope (make failed)"
 
@@ -116,7 +117,11 @@ pyscope_stap_target_args >> "$work/args"
 set -- -s 32
 while IFS= read -r a; do set -- "$@" "$a"; done < "$work/args"
 period=$((1000000000 / hz))
-set -- "$@" "$PYSCOPE_ROOT/scripts/cpu-sample.stp" "$period" "$secs" "$children"
+pyonly=0
+[ "$mode" != python ] || pyonly=1
+# the duration is a module parameter: one module serves every -d
+set -- "$@" -G "pyscope_duration_s=$secs" \
+    "$PYSCOPE_ROOT/scripts/cpu-sample.stp" "$period" "$children" "$pyonly"
 pyscope_step "stap arguments ready"
 
 # Everything is written in the private directory and moved into place at

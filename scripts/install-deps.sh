@@ -13,8 +13,8 @@ linux-image-amd64 linux-headers-amd64 busybox-static python3.11 \
 python3.11-dbg python3.11-dev python3-setuptools bats elfutils libdw-dev \
 gcc make cpio kmod gnuplot-nox libc6-dbg"
 
-# Only for `make bench-leak` / bench/leak-bench.sh.
-BENCH_PKGS="bpfcc-tools"
+# Only for the benchmarks (make bench-leak, make bench-cpu).
+BENCH_PKGS="bpfcc-tools bpftrace linux-perf"
 
 for arg in "$@"; do
     case "$arg" in

@@ -121,6 +121,9 @@ done
 
 [ -n "$pid$cmd" ] || pyscope_die "give a PID, -p PID or -c CMD (try -h)"
 [ -z "$pid" ] || [ -z "$cmd" ] || pyscope_die "give -p PID or -c CMD, not both"
+# attaching loads a kernel module into this kernel: root, before anything
+[ -z "$pid" ] || [ "$(id -u)" = 0 ] ||
+    pyscope_die "attaching to PID $pid needs root (SystemTap loads a kernel module)"
 whole() { case "$2" in *[!0-9]*|"") pyscope_die "$1 needs a whole number, got '$2'" ;; esac; }
 whole -d "$secs"; whole -i "$interval"; whole --min-age "$minage"
 whole --top "$top"; whole --max-live "$maxlive"; whole --sample-mean "$mean"
@@ -139,9 +142,6 @@ outdir=$(dirname -- "$prefix")
 
 leak=$PYSCOPE_BUILD/pyscope-leak
 preload=$PYSCOPE_BUILD/libpyscope-alloc.so
-# attaching loads a kernel module into this kernel: root, before anything
-[ -z "$pid" ] || [ "$(id -u)" = 0 ] ||
-    pyscope_die "attaching to PID $pid needs root (SystemTap loads a kernel module)"
 make -s -C "$PYSCOPE_ROOT" BUILD="$PYSCOPE_BUILD" all >&2 ||
     pyscope_die "cannot build pyscope (make failed)"
 
@@ -208,8 +208,9 @@ if [ -z "$pid" ]; then
 fi
 minage_iv=$(( (minage + interval - 1) / interval ))
 # shellcheck disable=SC2086
-set -- "$@" "$PYSCOPE_ROOT/scripts/leak-watch.stp" "$((interval * 1000))" "$secs" \
-    $doms "$minage_iv" "$sampled" "$maxlive" 16384
+# (the duration is a module parameter: one module serves every -d)
+set -- "$@" -G "pyscope_duration_s=$secs" "$PYSCOPE_ROOT/scripts/leak-watch.stp" \
+    "$((interval * 1000))" $doms "$minage_iv" "$sampled" "$maxlive" 16384
 
 # The report reader follows the stream while it is written (progress on
 # stderr) and finishes once $work/done exists.  Everything is written in

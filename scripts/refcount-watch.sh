@@ -86,6 +86,9 @@ is_c_name() {
 
 [ -n "$pid$cmd" ] || pyscope_die "give -p PID or -c CMD (try -h)"
 [ -z "$pid" ] || [ -z "$cmd" ] || pyscope_die "give -p PID or -c CMD, not both"
+# attaching loads a kernel module into this kernel: root, before anything
+[ -z "$pid" ] || [ "$(id -u)" = 0 ] ||
+    pyscope_die "attaching to PID $pid needs root (SystemTap loads a kernel module)"
 [ -n "$watches" ] || pyscope_die "give at least one --watch FUNC (try -h)"
 for w in $watches; do
     is_c_name "$w" || pyscope_die "--watch needs a C function name, got '$w'"
@@ -112,9 +115,6 @@ fi
 
 [ -n "$pid" ] || [ -z "$addr" ] ||
     pyscope_die "--addr needs -p PID: a command's objects have no address before it runs"
-# attaching loads a kernel module into this kernel: root, before anything
-[ -z "$pid" ] || [ "$(id -u)" = 0 ] ||
-    pyscope_die "attaching to PID $pid needs root (SystemTap loads a kernel module)"
 make -s -C "$PYSCOPE_ROOT" BUILD="$PYSCOPE_BUILD" all >&2 ||
     pyscope_die "cannot build pyscope (make failed)"
 pyscope_tmp_init

@@ -26,7 +26,7 @@ setup_file() {
     # the interpreter, its libraries and standard library, the example
     # (hard links where the file system allows)
     export CTR="$BATS_FILE_TMPDIR/ctr"
-    mkdir -p "$CTR/opt/py/bin" "$CTR$ROOT/examples" "$CTR/usr/lib"
+    mkdir -p "$CTR/opt/py/bin" "$CTR/app/examples" "$CTR/usr/lib"
     cp -p /usr/bin/python3.11 "$CTR/opt/py/bin/python3"
     for l in $(ldd /usr/bin/python3.11 | awk '$3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
         f=$(readlink -f "$l")
@@ -40,7 +40,7 @@ setup_file() {
     mkdir -p "$CTR/lib64"
     ln -s /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$CTR/lib64/ld-linux-x86-64.so.2"
     cp -al /usr/lib/python3.11 "$CTR/usr/lib/" 2>/dev/null || cp -a /usr/lib/python3.11 "$CTR/usr/lib/"
-    cp "$ROOT/examples/service.py" "$CTR$ROOT/examples/"
+    cp "$ROOT/examples/service.py" "$CTR/app/examples/"
     set -- --bind-copy "$CTR/opt/py/bin/python3" \
         --bind-copy "$CTR$(readlink -f /lib/x86_64-linux-gnu/libc.so.6)"
     # plain SystemTap, the way it cross-compiles: stap -p4 here for the
@@ -120,14 +120,15 @@ show() { cat "$BATS_FILE_TMPDIR/scenario.log"; echo "--- $1:"; cat "$O/$1/out" 2
 }
 
 @test "attach leak-watch -p: trace mode for a process without pyscope; the leaking line leads" {
-    show leak_trace
-    [ "$(cat "$O/leak_trace/rc")" -eq 0 ]
-    grep -q '^mode: trace' "$O/leak_trace/p.txt"
+    # the chroot's service (G) imports no pyscope
+    show ctr_leak
+    [ "$(cat "$O/ctr_leak/rc")" -eq 0 ]
+    grep -q '^mode: trace' "$O/ctr_leak/p.txt"
     leak=$(line_of $SVC '# LEAK')
-    sed -n '/^Top groups by growth/,/^$/p' "$O/leak_trace/p.txt" | sed -n 3p |
+    sed -n '/^Top groups by growth/,/^$/p' "$O/ctr_leak/p.txt" | sed -n 3p |
         grep -q "examples/service.py:$leak\$"
     # bytes(10000) objects: the growth is a whole number of them
-    g=$(row_growth growth "service.py:$leak" "$O/leak_trace/p.txt")
+    g=$(row_growth growth "service.py:$leak" "$O/ctr_leak/p.txt")
     echo "growth $g bytes"
     [ "$g" -ge 10000 ]
 }
@@ -194,7 +195,8 @@ show() { cat "$BATS_FILE_TMPDIR/scenario.log"; echo "--- $1:"; cat "$O/$1/out" 2
     show idle
     [ "$(cat "$O/idle/rc")" -ne 0 ]
     # besides the notes saying what runs (interpreter, sampling), one line
-    grep -v -e '^cpu-sample: CPython ' -e '^cpu-sample: sampling ' "$O/idle/out" > "$BATS_TEST_TMPDIR/idle"
+    grep -v -e '^cpu-sample: CPython ' -e '^cpu-sample: sampling ' -e '^cpu-sample: starting the probes' \
+        "$O/idle/out" > "$BATS_TEST_TMPDIR/idle"
     [ "$(wc -l < "$BATS_TEST_TMPDIR/idle")" -eq 1 ]
     grep -q 'no samples: PID [0-9]* ran on no CPU during the run (idle); nothing written' "$BATS_TEST_TMPDIR/idle"
     ! ls "$O"/idle/p.* 2>/dev/null || false

@@ -50,7 +50,7 @@ line_of() { grep -n -F -- "$1" "$ROOT/$SVC" | head -n 1 | cut -d: -f1; }
 show() { cat "$BATS_FILE_TMPDIR/scenario.log"; echo "--- $1:"; tail -n 25 "$O/$1/out" 2>/dev/null; }
 need() { [ -x "$PYENV/$1/bin/python${1%.*}" ] || skip "CPython $1 is not installed"; }
 
-check_cpu() {   # check_cpu MINOR FILE-IN-NOTE
+check_cpu() {   # check_cpu MINOR FILE-IN-NOTE [python]
     show "cpu-$1"
     [ "$(cat "$O/cpu-$1/rc")" -eq 0 ]
     grep -q "CPython $1\\.[0-9]* ($2): offsets from" "$O/cpu-$1/out"
@@ -59,6 +59,13 @@ check_cpu() {   # check_cpu MINOR FILE-IN-NOTE
     echo "work at service.py:$work: $share%"
     [ "$share" -ge 50 ]
     grep -E '^pyscope: [0-9]+ samples \(ok [0-9]+, no python state 0, read faults 0\)' "$O/cpu-$1/out"
+    if [ "${3:-}" = python ]; then
+        # --mode python samples no native frame at all
+        ! grep -E 'PyEval|_PyEval_EvalFrameDefault|\[native\]' "$O/cpu-$1/p.folded" || false
+        grep -q "^[^;]*;<module> ([^;]*examples/service\.py:[0-9]*);" "$O/cpu-$1/p.folded"
+    else
+        grep -q "PyEval_EvalCode;.*;work (" "$O/cpu-$1/p.folded"
+    fi
 }
 
 check_leak() {
@@ -69,10 +76,9 @@ check_leak() {
         grep -q "examples/service.py:$(line_of '# LEAK')\$"
 }
 
-@test "attach to CPython 3.8 (shared libpython): merged stacks with lines, and leak-watch" {
+@test "attach to CPython 3.8 (shared libpython): Python-only stacks (--mode python) with lines" {
     need 3.8.18
-    check_cpu 3.8 "$PYENV/3.8.18/lib/libpython3.8.so.1.0"
-    check_leak 3.8
+    check_cpu 3.8 "$PYENV/3.8.18/lib/libpython3.8.so.1.0" python
 }
 
 @test "attach to CPython 3.12 (shared libpython): merged stacks with lines, and leak-watch" {
@@ -81,8 +87,8 @@ check_leak() {
     check_leak 3.12
 }
 
-@test "attach to CPython 3.13 without DWARF: offsets from the live process's _Py_DebugOffsets" {
+@test "attach to CPython 3.13 without DWARF: offsets from the live process's _Py_DebugOffsets (--mode python)" {
     need 3.13.0
-    check_cpu 3.13 "$BATS_FILE_TMPDIR/py313/lib/libpython3.13.so.1.0"
+    check_cpu 3.13 "$BATS_FILE_TMPDIR/py313/lib/libpython3.13.so.1.0" python
     grep -q "): offsets from _Py_DebugOffsets (process [0-9]*) ([0-9]* keys)" "$O/cpu-3.13/out"
 }

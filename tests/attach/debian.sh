@@ -33,11 +33,6 @@ run_case tapset scripts/pyscope-run -p "$A" -- -I tapsets -e '
 }
 kill "$A"
 
-# B: no pyscope: leak-watch chooses trace mode
-start_service B --idle --leak
-run_case leak_trace scripts/leak-watch.sh -v -p "$SVC_PID" -d 6 --group-by line -o "$O/leak_trace/p"
-kill "$SVC_PID"
-
 # C: 50 threads, two of them busy
 start_service C --busy-threads 1 --idle-threads 48
 run_case threads scripts/cpu-sample.sh -p "$SVC_PID" -d 3 -o "$O/threads/p"
@@ -45,17 +40,19 @@ ls /proc/"$SVC_PID"/task | wc -l > "$O/threads/nthreads"
 kill "$SVC_PID"
 
 # G: a "container": a chroot whose interpreter is /opt/py/bin/python3, a
-# path the tools' side does not have ($CTR, its files and the example,
-# was made on the host, so that the compile service sees it too)
+# path the tools' side does not have ($CTR, its files and the example at
+# /app, was made on the host, so that the compile service sees it too)
 if [ -n "${CTR:-}" ]; then
     mkdir -p "$CTR/proc" "$CTR/dev" "$CTR/tmp"
     mount -t proc proc "$CTR/proc"
     mount --bind /dev "$CTR/dev"
     mount -t tmpfs tmpfs "$CTR/tmp"
-    SVC_PY="chroot $CTR /opt/py/bin/python3" start_service G --leak
+    SVC_PY="chroot $CTR /opt/py/bin/python3" SVC_SCRIPT=/app/examples/service.py \
+        start_service G --leak
     G=$SVC_PID
     echo "$G" > "$O/G.pid"
     run_case ctr_cpu scripts/cpu-sample.sh -p "$G" -d 3 -o "$O/ctr_cpu/p"
+    # no pyscope in there: leak-watch chooses trace mode
     run_case ctr_leak scripts/leak-watch.sh -p "$G" -d 5 --group-by line -o "$O/ctr_leak/p"
     kill "$G"
 fi

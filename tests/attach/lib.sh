@@ -10,7 +10,7 @@ export PYTHONPATH=$PYSCOPE_ROOT_DIR/build/py:$PYSCOPE_ROOT_DIR/build/ext
 # lines in $PYSCOPE_OUT/NAME.log; waits for "ready" and sets SVC_PID.
 start_service() {
     name=$1; shift
-    ${SVC_PY:-$PY} "$PYSCOPE_ROOT_DIR/examples/service.py" "$@" > "$PYSCOPE_OUT/$name.log" 2>&1 &
+    ${SVC_PY:-$PY} "${SVC_SCRIPT:-$PYSCOPE_ROOT_DIR/examples/service.py}" "$@" > "$PYSCOPE_OUT/$name.log" 2>&1 &
     SVC_PID=$!
     i=0
     while ! grep -q '^ready' "$PYSCOPE_OUT/$name.log"; do
