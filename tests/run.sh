@@ -27,7 +27,7 @@ rm -f "$log.c"
 [ -n "$cfail" ] || { cpass=0; cfail=1; }
 [ "$crc" = 0 ] || [ "$cfail" != 0 ] || cfail=1
 
-bats --tap "$@" | tee "$log"
+bats --tap --timing "$@" | tee "$log"
 passed=$(grep -c '^ok ' "$log")
 failed=$(grep -c '^not ok ' "$log")
 skipped=$(grep -c '^ok .* # skip' "$log")
