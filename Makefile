@@ -125,7 +125,8 @@ bench-leak: all
 # What CPU sampling costs: examples/cpu_churn.py's workloads untraced and
 # under perf, bpftrace, an empty SystemTap probe and cpu-sample, all in the
 # QEMU guest with the icount clock; ratios and instructions per sample,
-# with the machine and the date, in build/bench-cpu/table.txt.
+# with the machine and the date, in bench/results/cpu.md (the README
+# links it; logs in build/bench-cpu).
 # BENCH_CPU_ARGS, e.g. "-r 5 -w python", go to bench/cpu-bench.sh.
 bench-cpu: all
 	bench/cpu-bench.sh $(BENCH_CPU_ARGS)

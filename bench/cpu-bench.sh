@@ -17,15 +17,19 @@
 # more.  A benchmark, never a test.
 #
 # usage: bench/cpu-bench.sh [-r RUNS] [-n ITERATIONS] [-w WORKLOADS]
-#                           [--only NAME,...] [-o DIR] [--no-install]
+#                           [--only NAME,...] [-o DIR] [--results FILE]
+#                           [--no-install]
 #   -r RUNS        rounds; each round is one guest boot running every
 #                  contender on every workload (default 3: medians and
 #                  spread of 3)
-#   -n ITERATIONS  cpu_churn.py --iterations (default 6000: some 10 s of
+#   -n ITERATIONS  cpu_churn.py --iterations (default 10000: some 3.5 s of
 #                  guest time untraced)
 #   -w WORKLOADS   comma-separated (default python,callback,threads,deep)
 #   --only LIST    only these contenders (the untraced baseline always runs)
-#   -o DIR         logs, the table and results.md (default build/bench-cpu)
+#   -o DIR         logs and the table (default build/bench-cpu)
+#   --results FILE the table, the machine and the date, also written to
+#                  FILE (default bench/results/cpu.md, which the README
+#                  links; "" writes none)
 #   --no-install   do not run scripts/install-deps.sh --bench first
 set -u
 PYSCOPE_PROG=cpu-bench
@@ -52,15 +56,16 @@ EOF
 
 usage() { sed -n '2,/^set -u/{/^set -u/d;s/^# \{0,1\}//p}' "$0"; }
 
-runs=3 iters=6000 workloads=python,callback,threads,deep only="" install=1
+runs=3 iters=10000 workloads=python,callback,threads,deep only="" install=1
+results=$PYSCOPE_ROOT/bench/results/cpu.md
 dir=$PYSCOPE_BUILD/bench-cpu
 while [ $# -gt 0 ]; do
     case "$1" in
-        -r|-n|-w|-o|--only)
+        -r|-n|-w|-o|--only|--results)
             [ $# -ge 2 ] || pyscope_die "$1 needs a value (try -h)"
             case "$1" in
                 -r) runs=$2 ;; -n) iters=$2 ;; -w) workloads=$2 ;;
-                -o) dir=$2 ;; --only) only=$2 ;;
+                -o) dir=$2 ;; --only) only=$2 ;; --results) results=$2 ;;
             esac
             shift 2 ;;
         --no-install) install=0; shift ;;
@@ -191,3 +196,10 @@ spread() { sort -n "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.3
     printf 'bench wall time: %s s; logs: %s\n' "$(($(date +%s) - start))" "$dir"
 } > "$dir/table.txt"
 cat "$dir/table.txt"
+if [ -n "$results" ]; then
+    mkdir -p "$(dirname -- "$results")" && {
+        printf '# What CPU sampling costs (`make bench-cpu`)\n\n```\n'
+        sed '/^bench wall time:/d' "$dir/table.txt"
+        printf '```\n'
+    } > "$results" && pyscope_note "results written to $results"
+fi

@@ -141,7 +141,8 @@ pyscope_stap_runtime() {
     # with their stamps (some twenty greps cost seconds under emulation)
     memo=$PYSCOPE_BUILD/stap-runtime/choice-$k
     stamp=$(stat -L -c '%Y %s' "$sysrt/linux/addr-map.c" "$sysrt/transport/relay_v2.c" \
-        "/lib/modules/$k/build/Makefile" "$PYSCOPE_ROOT/scripts/lib/common.sh" 2>/dev/null | tr '\n' ' ')
+        "/lib/modules/$k/build/Makefile" "$PYSCOPE_ROOT/scripts/lib/common.sh" \
+        "$PYSCOPE_ROOT"/scripts/lib/stap-4.8-fixes/*.patch 2>/dev/null | tr '\n' ' ')
     if [ -f "$memo" ]; then
         { IFS= read -r mstamp; IFS= read -r mdir; } < "$memo"
         if [ "$mstamp" = "$stamp" ] && [ -d "$mdir" ]; then
@@ -179,12 +180,22 @@ _pyscope_stap_runtime_choose() {
             "$sysrt/transport/relay_v2.c"; then
         fixes="$fixes relay-short-tail"
     fi
+    # 4. Not a fix: a cache of the unwind rules of user pcs, so that a
+    #    sampled stack costs lookups, not a walk of the CFI programs, for
+    #    every pc seen before (see the patch).
+    if grep -q '^static int unwind_frame(struct unwind_context \*context,' "$sysrt/unwind.c" &&
+        ! grep -q stp_uw_rule "$sysrt/unwind.c"; then
+        fixes="$fixes unwind-rule-cache"
+    fi
     if [ -z "$fixes" ]; then
         printf '%s\n' "$sysrt"
         return 0
     fi
     ver=$(stap -V 2>&1 | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -n 1)
-    tag=$(printf '%s' "$ver$fixes" | tr ' ' '+')
+    # the patches' contents name the copy too: a changed patch, a new copy
+    sum=$(for f in $fixes; do cat "$PYSCOPE_ROOT/scripts/lib/stap-4.8-fixes/$f.patch"; done |
+        md5sum | cut -c1-8)
+    tag=$(printf '%s' "$ver$fixes+$sum" | tr ' ' '+')
     dir=$PYSCOPE_BUILD/stap-runtime/$tag
     if [ ! -f "$dir/.pyscope-fixed" ]; then
         rm -rf "$dir.tmp"

@@ -27,7 +27,7 @@ echo "modules: $m1 $m2" >> "$O/cycles"
 i=3
 while [ "$i" -le 20 ]; do
     if [ $((i % 2)) = 1 ]; then m=$m1; else m=$m2; fi
-    staprun -R -x "$S" -o "/tmp/cycle.out" "$m" > "$O/staprun.$i" 2>&1
+    staprun -R -x "$S" -o "/tmp/cycle.out" "$m" pyscope_duration_s=1 > "$O/staprun.$i" 2>&1
     rc=$?
     grep -c . /tmp/cycle.out > "$O/records.$i" 2>/dev/null
     rm -f /tmp/cycle.out
