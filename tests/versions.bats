@@ -23,7 +23,7 @@ check_version() {
     exe=$(python_of "$1")
     minor=${1%.*}
     p="$BATS_TEST_TMPDIR/cb"
-    run "$ROOT/scripts/cpu-sample.sh" -c "$exe $ROOT/examples/callback.py 8" -o "$p"
+    run "$ROOT/scripts/cpu-sample.sh" -c "$exe $ROOT/examples/callback.py 4" -o "$p"
     echo "$output" | tail -15
     [ "$status" -eq 0 ]
     # the thread root is the interpreter named by its own comm
@@ -241,7 +241,7 @@ check_leaks() {
 }
 
 # Frame labels (the pyscope extension built for that interpreter, make
-# pyext-versions): two requests painted "alpha" (3 s) and "beta" (1.5 s)
+# pyext-versions): two requests painted "alpha" (2 s) and "beta" (1 s)
 # around the same hot function; cpu-sample --labels split charges each
 # one's samples to its label.
 check_labels() {
@@ -264,8 +264,8 @@ def handle(tag, seconds):
     with pyscope.label(tag):
         return work(time.monotonic() + seconds)
 
-handle("alpha", 3.0)
-handle("beta", 1.5)
+handle("alpha", 2.0)
+handle("beta", 1.0)
 PYEOF
     p="$BATS_TEST_TMPDIR/lab"
     run "$ROOT/scripts/cpu-sample.sh" --labels split \
