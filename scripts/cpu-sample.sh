@@ -135,7 +135,9 @@ pyscope_note "sampling ${cmd:+"'$cmd' "}${pid:+PID $pid }at $hz Hz$( [ "$secs" -
 [ -z "$pid" ] || ticks0=$(pyscope_cpu_ticks "$pid")
 (
     # progress every 10 s
-    while sleep 10; do
+    # (the sleep keeps no copy of our output: killing this loop must
+    # close it at once, or a reader of the output waits for the sleep)
+    while sleep 10 < /dev/null > /dev/null 2>&1; do
         if [ -s "$raw" ]; then
             pyscope_note "$(grep -c '^S' "$raw") samples so far"
         else

@@ -196,7 +196,9 @@ what=${addr:-"the ${nth}th $type allocated${alloc_in:+ under $alloc_in}"}
 [ "$nth" != 1 ] || [ -n "$addr" ] || what="the first $type allocated${alloc_in:+ under $alloc_in}"
 pyscope_note "watching$(printf ' %s' $watches) in $module for $what"
 (
-    while sleep 10; do
+    # (the sleep keeps no copy of our output: killing this loop must
+    # close it at once, or a reader of the output waits for the sleep)
+    while sleep 10 < /dev/null > /dev/null 2>&1; do
         n=$(grep -c '^[-+][0-9]* -> ' "$log" 2>/dev/null)
         pyscope_note "${n:-0} refcount changes so far"
     done
