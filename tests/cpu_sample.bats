@@ -42,14 +42,15 @@ CS() { "$ROOT/scripts/cpu-sample.sh" "$@"; }
 
 @test "busy loop: cpu-sample --mode python samples Python frames alone, in the probe" {
     p="$BATS_TEST_TMPDIR/pyonly"
-    run CS --mode python -c "$PY $ROOT/examples/busy.py 2" -o "$p"
+    run CS --mode python -c "$PY $ROOT/examples/busy.py 3" -o "$p"
     echo "$output" | tail -20
     [ "$status" -eq 0 ]
     # the probe walked no native frame: the raw stream holds none
     ! grep -E '^S.*[[:space:]][ne][0-9a-f]+ ' "$p.raw" || false
     grep -E '^python3\.11 \(tid [0-9]+\);<module> \([^;]*busy\.py:2[0-9]\);main \([^;]*\);hot_loop \([^;]*busy\.py:1[0-3]\) [0-9]+$' "$p.folded"
-    # 2 s of work: start-up (imports) is a larger share than in the 12 s run
-    [ "$(folded_share "$p.folded" ';hot_loop \([^)]*/examples/busy\.py:1[0-3]\)')" -ge 60 ]
+    # 3 s of work: start-up (imports, slow under emulation) is a larger
+    # share than in the 12 s run (measured 60-73% for 2 s)
+    [ "$(folded_share "$p.folded" ';hot_loop \([^)]*/examples/busy\.py:1[0-3]\)')" -ge 50 ]
 }
 
 @test "C callback: sorted()'s native frames sit between the caller and the key function" {
