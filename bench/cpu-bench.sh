@@ -44,7 +44,7 @@ contenders() {
 untraced      @CMD@; echo "samples: 0"
 perf-99       perf record -q -F 99 -g -o @OUT@.data -- @CMD@; echo "samples: $(perf script -i @OUT@.data -F pid 2>/dev/null | wc -l)"
 perf-999      perf record -q -F 999 -g -o @OUT@.data -- @CMD@; echo "samples: $(perf script -i @OUT@.data -F pid 2>/dev/null | wc -l)"
-bpftrace-999  bpftrace -q -e 'profile:hz:999 /pid == cpid/ { @s[ustack] = count(); @n = count(); } END { printf("samples: %d\n", @n); clear(@s); clear(@n); }' -c '@CMD@'
+bpftrace-999  bpftrace -q -e 'profile:hz:999 /pid == cpid/ { @s[ustack] = count(); @n = @n + 1; } END { printf("samples: %d\n", @n); clear(@s); clear(@n); }' -c '@CMD@'
 stap-empty    @ROOT@/scripts/pyscope-run -c '@CMD@' -- -e 'global n; probe perf.sw.cpu_clock.sample(1001001) { if (pid() == target()) n++ } probe end { printf("samples: %d\n", n) }'
 stap-ustack   @ROOT@/scripts/pyscope-run -c '@CMD@' -- -d /usr/bin/python3.11 --ldd -e 'global n; probe perf.sw.cpu_clock.sample(1001001) { if (pid() == target()) { n++; try { for (i = 0; i < 100; i++) if (ustack(i) == 0) break } catch { } } } probe end { printf("samples: %d\n", n) }'
 stap-pywalk   @ROOT@/scripts/pyscope-run -c '@CMD@' -- -I @ROOT@/tapsets -e 'global n; probe perf.sw.cpu_clock.sample(1001001) { if (pid() == target()) { n++; f = py_current_frame(py_tstate()); try { for (i = 0; f != 0 && i < 1000; i++) { c = py_frame_code(f); l = py_frame_lasti(f); f = py_frame_previous(f) } } catch { } } } probe end { printf("samples: %d\n", n) }'
