@@ -182,6 +182,9 @@ if ! grep -q '^S' "$raw"; then
         [ -n "${ticks0:-}" ] && [ "${ticks1:-$ticks0}" = "$ticks0" ]; then
         pyscope_die "no samples: PID $pid ran on no CPU during the run (idle); nothing written"
     fi
+    if [ -n "$pid" ] && grep -q '^X	end_reason' "$raw" && [ -n "${ticks0:-}" ]; then
+        pyscope_die "no samples: PID $pid was almost idle ($(( (ticks1 - ticks0) * 1000 / $(getconf CLK_TCK) )) ms of CPU); try a longer -d or a higher -F; nothing written"
+    fi
     pyscope_die "no samples were taken (stap exit $rc); see the messages above"
 fi
 set -- --mode "$mode" --top "$top" --labels "$labels" --folded "$work/out.folded" \

@@ -1,6 +1,7 @@
 # cycles.sh: 20 attach/detach cycles against one long-running service,
 # inside the QEMU guest (tests/attach_cycles.bats).  Cycles 1 and 2 are
-# pyscope's tools (cpu-sample, then leak-watch in trace mode: perf events,
+# pyscope's tools (cpu-sample at 999 Hz, the service being almost idle,
+# then leak-watch in trace mode: perf events,
 # then uprobes on the interpreter and libc); cycles 3-20 load those same
 # two modules again with staprun, in turn (a tool's own start-up costs
 # some 15 s of emulated time; what attaching and detaching does to the
@@ -17,7 +18,7 @@ check() {   # check CYCLE RC
     if diff -q "$O/leftovers.before" "$O/leftovers.$1" > /dev/null; then l=clean; else l=dirty; fi
     echo "cycle $1 rc $2 $l" >> "$O/cycles"
 }
-run_case c1 scripts/cpu-sample.sh -v -p "$S" -d 1 -o "$O/c1/p"
+run_case c1 scripts/cpu-sample.sh -v -p "$S" -F 999 -d 1 -o "$O/c1/p"
 check 1 "$(cat "$O/c1/rc")"
 run_case c2 scripts/leak-watch.sh -v -p "$S" -d 1 -o "$O/c2/p"
 check 2 "$(cat "$O/c2/rc")"
