@@ -61,9 +61,11 @@ PYSCOPE_PROG=leak-bench
 #            (@PY@ @CHURN@ --iterations @N@ --threads @T@), @OUT@ an output
 #            prefix of this run (under DIR), @ROOT@ the checkout
 # It must print the workload's `elapsed: S s` line (on stdout or stderr).
-# The first line is the baseline.  `runtime` is sampled mode's floor: the
-# sampling runtime preloaded and sampling, with no SystemTap attached (its
-# probes are then no-ops), i.e. the cost of the allocator hooks alone.
+# The first line is the baseline.  `uprobes` is trace mode's floor: its
+# very uprobes with empty handlers (bench/uprobes-floor.sh).  `runtime` is
+# sampled mode's floor: the sampling runtime preloaded and sampling, with
+# no SystemTap attached (its probes are then no-ops), i.e. the cost of the
+# allocator hooks alone.
 contenders() {
     if [ -n "$list" ]; then cat -- "$list"; return; fi
     cat <<'EOF'
@@ -71,6 +73,7 @@ untraced     guest  -                         @CMD@
 tracemalloc  guest  -                         @PY@ -X tracemalloc=25 @CHURN@ --iterations @N@ --threads @T@
 runtime      guest  @ROOT@/build/libpyscope-alloc.so  env LD_PRELOAD=@ROOT@/build/libpyscope-alloc.so @CMD@
 memleak      guest  /usr/sbin/memleak-bpfcc   sh @ROOT@/bench/memleak-wrap.sh @CMD@
+uprobes      host   @ROOT@/bench/uprobes-floor.sh  @ROOT@/bench/uprobes-floor.sh @PY@ '@CMD@'
 trace        host   @ROOT@/scripts/leak-watch.sh  @ROOT@/scripts/leak-watch.sh -c '@CMD@' -o @OUT@
 sampled      host   @ROOT@/scripts/leak-watch.sh,@ROOT@/build/libpyscope-alloc.so  @ROOT@/scripts/leak-watch.sh -c 'env LD_PRELOAD=@ROOT@/build/libpyscope-alloc.so @CMD@' -o @OUT@
 sampled2m    host   @ROOT@/scripts/leak-watch.sh,@ROOT@/build/libpyscope-alloc.so  @ROOT@/scripts/leak-watch.sh -c 'env PYSCOPE_ALLOC_SAMPLE=2097152 LD_PRELOAD=@ROOT@/build/libpyscope-alloc.so @CMD@' -o @OUT@
@@ -279,6 +282,13 @@ basemed=""
         [ "$okruns" -lt "$runs" ] && note="  ($okruns of $runs runs ok; see $dir/$name.failed)"
         printf '%-12s %-6s %10.3f %9s  %s%s\n' "$name" "$boot" "$med" "$ratio" \
             "$(tr '\n' ' ' < "$dir/$name.times" | sed 's/ $//')" "$note"
+    done
+    # each mode against its floor (the targets are set against these)
+    for pair in trace:uprobes sampled:runtime sampled2m:runtime; do
+        a=${pair%%:*} b=${pair#*:}
+        [ -s "$dir/$a.times" ] && [ -s "$dir/$b.times" ] || continue
+        printf '%s / %s (its floor): %s\n' "$a" "$b" "$(awk -v x="$(median "$dir/$a.times")" \
+            -v y="$(median "$dir/$b.times")" 'BEGIN { printf "%.2f", x / y }')"
     done
     printf '\nboot: shared = the same guest boot as %s; own = a boot of its own (same emulation)\n' "$base"
     printf 'logs and commands: %s\n' "$dir"

@@ -193,6 +193,12 @@ set -- --mode "$mode" --top "$top" --labels "$labels" --folded "$work/out.folded
 [ "$labels" != join ] || set -- "$@" --labels-csv "$work/out.labels.csv"
 "$report" "$@" "$raw" ||
     pyscope_die "pyscope-report failed"
+# A few samples of an attached process: it was almost idle (its only CPU
+# time can be the few milliseconds the attach itself runs in it)
+nsamples=$(grep -c '^S' "$raw")
+if [ -n "$pid" ] && [ "$nsamples" -lt 10 ] && [ -n "${ticks0:-}" ] && [ -n "${ticks1:-}" ]; then
+    pyscope_note "PID $pid was almost idle: $nsamples samples, $(( (ticks1 - ticks0) * 1000 / $(getconf CLK_TCK) )) ms of CPU during the run; the profile says little; try a longer -d or a higher -F"
+fi
 mv "$raw" "$prefix.raw" && mv "$work/out.folded" "$prefix.folded" &&
     mv "$work/out.svg" "$prefix.svg" &&
     { [ "$labels" != join ] || mv "$work/out.labels.csv" "$prefix.labels.csv"; } ||

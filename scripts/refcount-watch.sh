@@ -132,12 +132,22 @@ else
     module=$PYSCOPE_PYTHON
 fi
 
+# A function's symbol: its name, or the name a compiler gave its only copy
+# (list_append.lto_priv.0, f.isra.0, f.constprop.0; never a .cold part,
+# which holds no whole function).  DWARF and stap know it by its name.
+symbol_of() {   # symbol_of ELF FUNC -> "ADDR SIZE" of its first symbol
+    readelf -Ws "$1" 2>/dev/null | awk -v f="$2" '
+        $4 == "FUNC" && ($8 == f || (index($8, f ".") == 1 && $8 !~ /\.cold(\.[0-9]+)?$/)) {
+            print $2, $3; found = 1; exit
+        }
+        END { exit !found }'
+}
 elf_has_function() {
-    readelf -Ws "$1" 2>/dev/null | awk -v f="$2" '$4 == "FUNC" && $8 == f { found = 1 } END { exit !found }'
+    symbol_of "$1" "$2" > /dev/null
 }
 # The line of a watched function's closing brace: that of its last byte.
 closing_line() {
-    set -- $(readelf -Ws "$mdebug" | awk -v f="$1" '$4 == "FUNC" && $8 == f { print $2, $3; exit }')
+    set -- $(symbol_of "$mdebug" "$1")
     [ $# = 2 ] || pyscope_die "no symbol for $1 in $mdebug"
     l=$(eu-addr2line -e "$mdebug" "$(printf '0x%x' $((0x$1 + $2 - 1)))" | sed -n 's/.*:\([0-9][0-9]*\):[0-9]*$/\1/p; s/.*:\([0-9][0-9]*\)$/\1/p')
     [ -n "$l" ] || pyscope_die "no line information for $1 in $mdebug"

@@ -191,15 +191,26 @@ show() { cat "$BATS_FILE_TMPDIR/scenario.log"; echo "--- $1:"; cat "$O/$1/out" 2
         grep -q "examples/service.py:$(line_of $SVC '# LEAK')\$"
 }
 
+# The attach itself runs a few milliseconds in the target (SystemTap's task
+# finder wakes it to report its threads and mappings: measured 3.8 ms of
+# CPU and 2 context switches on a process asleep in time.sleep), so a
+# sample or two can land there.  Either way the user is told it was idle.
 @test "attach to an idle process: one line saying so, nothing written" {
     show idle
-    [ "$(cat "$O/idle/rc")" -ne 0 ]
     # besides the notes saying what runs (interpreter, sampling), one line
     grep -v -e '^cpu-sample: CPython ' -e '^cpu-sample: sampling ' -e '^cpu-sample: starting the probes' \
         "$O/idle/out" > "$BATS_TEST_TMPDIR/idle"
-    [ "$(wc -l < "$BATS_TEST_TMPDIR/idle")" -eq 1 ]
-    grep -q 'no samples: PID [0-9]* ran on no CPU during the run (idle); nothing written' "$BATS_TEST_TMPDIR/idle"
-    ! ls "$O"/idle/p.* 2>/dev/null || false
+    if [ "$(cat "$O/idle/rc")" -ne 0 ]; then
+        [ "$(wc -l < "$BATS_TEST_TMPDIR/idle")" -eq 1 ]
+        grep -E -q 'no samples: PID [0-9]* (ran on no CPU during the run \(idle\)|was almost idle \([0-9]+ ms of CPU\); try a longer -d or a higher -F); nothing written' "$BATS_TEST_TMPDIR/idle"
+        ! ls "$O"/idle/p.* 2>/dev/null || false
+    else
+        # the attach's own samples: a handful, in the target's one Python
+        # frame (asleep in time.sleep), and said so
+        grep -q 'PID [0-9]* was almost idle: [1-3] samples, [0-9]* ms of CPU during the run; the profile says little' "$O/idle/out"
+        [ "$(folded_total "$O/idle/p.folded")" -le 3 ]
+        [ "$(folded_total "$O/idle/p.folded")" -eq "$(awk '/;<module> \(<string>/ { s += $NF } END { print s + 0 }' "$O/idle/p.folded")" ]
+    fi
 }
 
 @test "attach: the target killed during a leak watch: the whole report, saying so" {

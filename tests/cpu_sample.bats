@@ -84,6 +84,45 @@ CS() { "$ROOT/scripts/cpu-sample.sh" "$@"; }
     ! grep -E 'spin_alpha.*spin_beta|spin_beta.*spin_alpha' "$p.folded" || false
 }
 
+@test "outer native frames from the per-thread cache are those a whole unwind finds" {
+    # every sample of two threads: the native frames of the merged stack
+    # (whose outer part comes from tapsets/native_stack.stp's cache once a
+    # thread has been seen) against SystemTap's own unwind of the rest
+    run "$ROOT/scripts/pyscope-run" -c "$PY $ROOT/examples/threads.py 3" -- \
+        -I "$ROOT/tapsets" -d "$PY" --ldd -e '
+        global same, differ
+        probe perf.sw.cpu_clock.sample(1001001) {
+            if (pid() != target() || py_tstate() == 0) next
+            m = sprint_merged_stack_raw()
+            nat = ""
+            tok = tokenize(m, " ")
+            while (tok != "") {
+                k = substr(tok, 0, 1)
+                if (k == "n" || k == "e") nat .= substr(tok, 1, 20) . " "
+                tok = tokenize("", " ")
+            }
+            whole = ""
+            for (i = 0; i < 100; i++) {
+                pc = __py_upc(i)
+                if (pc == 0) break
+                whole .= sprintf("%x ", pc)
+            }
+            if (nat == whole) same++
+            else { differ++; printf("DIFFER\n %s\n %s\n", nat, whole) }
+        }
+        probe end { printf("same=%d differ=%d hits/stores=%s\n", same, differ, __py_tail_counters()) }'
+    echo "$output" | grep -v '^[NCLT]	' | tail -8
+    [ "$status" -eq 0 ]
+    line=$(echo "$output" | grep -E '^same=[0-9]+ differ=[0-9]+ hits/stores=[0-9]+ [0-9]+$')
+    set -- $(echo "$line" | sed 's/[^0-9 ]/ /g')
+    echo "same $1 differ $2 hits $3 stores $4"
+    [ "$2" -eq 0 ]
+    [ "$1" -ge 500 ]
+    # the cache served most samples, and each thread's tail was stored once or a few times
+    [ "$3" -ge $(( $1 / 2 )) ]
+    [ "$4" -ge 2 ] && [ "$4" -le $(( $3 / 10 )) ]
+}
+
 @test "recursion 1000 deep: no hang, no error, truncated with a marker" {
     p="$BATS_TEST_TMPDIR/rec"
     run timeout 300 "$ROOT/scripts/cpu-sample.sh" -c "$PY $ROOT/examples/recursion.py 4" -o "$p"
@@ -91,6 +130,9 @@ CS() { "$ROOT/scripts/cpu-sample.sh" "$@"; }
     [ "$status" -eq 0 ]
     grep -E '\[truncated\];(dive \([^;]*recursion\.py:[0-9]+\);){100,}' "$p.folded" | head -c 300
     [ "$(folded_share "$p.folded" '\[truncated\];(dive \([^;]*\);)+')" -ge 50 ]
+    # a truncated stack ends at the bound: nothing outside the 128 frames
+    # shown (no outer dive(), no native frame) is read or shown
+    ! grep -E '^[^;]*;[^;]+;.*\[truncated\]' "$p.folded" || false
     echo "$output" | grep -E '^pyscope: .* [1-9][0-9]* truncated'
 }
 

@@ -15,26 +15,110 @@ python_of() {   # python_of 3.8.18 -> its executable, or skip
     echo "$exe"
 }
 
-# callback.py under cpu-sample: caller() (line 20) calls the builtin
-# sorted(), which calls slow_key() (lines 11-14) from C.  The merged stack
-# must read caller -> sorted's native frames -> slow_key, with their
-# lines, and the hot lines must be slow_key's loop.
-check_version() {
+# One cpu-sample run a version serves two tests (one guest boot, one
+# compile): callback.py's caller() for 4 s, execs() (code objects at
+# reused addresses) for 0.7 s, then labelled(): with the pyscope extension
+# built for that interpreter (make pyext-versions), two requests painted
+# "alpha" (2 s) and "beta" (1 s) around the same hot function, under
+# --labels split (and then execs() again, now with the walk of a process
+# that has frame labels).  Its outputs are kept for the file's later tests.
+version_run() {   # version_run VERSION -> $p: the run's output prefix
     exe=$(python_of "$1")
     minor=${1%.*}
-    p="$BATS_TEST_TMPDIR/cb"
-    run "$ROOT/scripts/cpu-sample.sh" -c "$exe $ROOT/examples/callback.py 4" -o "$p"
-    echo "$output" | tail -15
-    [ "$status" -eq 0 ]
+    p="$BATS_FILE_TMPDIR/v$1"
+    [ -f "$p.rc" ] && return 0
+    make -s -C "$ROOT" pyext-versions >/dev/null 2>&1 || true
+    cat > "$p.py" <<'PYEOF'
+import sys
+import time
+sys.path.insert(0, sys.argv[1])
+from callback import caller
+
+def work(deadline):
+    n = 0
+    while time.monotonic() < deadline:
+        n += sum(i * i for i in range(500))
+    return n
+
+def handle(tag, seconds):
+    with pyscope.label(tag):
+        return work(time.monotonic() + seconds)
+
+# compile() in a loop: each new "<module>" code object (and its line
+# table) takes the place of the one before, a and b in turn
+SRC_A = "t = 0\nfor i in range(3000):\n    t += i * i\n"
+SRC_B = "\n\n\n\nt = 0\nfor i in range(3000):\n    t += i % 7\n"
+
+def execs(seconds):
+    deadline = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < deadline:
+        a = n % 2
+        exec(compile(SRC_A if a else SRC_B, "reuse_a.py" if a else "reuse_b.py",
+                     "exec"), {})
+        n += 1
+
+def labelled():
+    global pyscope
+    try:
+        import pyscope
+    except ImportError:
+        return
+    handle("alpha", 2.0)
+    handle("beta", 1.0)
+
+caller(time.monotonic() + 4.0)
+execs(0.7)
+labelled()
+execs(0.7)
+PYEOF
+    "$ROOT/scripts/cpu-sample.sh" --labels split \
+        -c "env PYTHONPATH=$ROOT/build/py-$minor $exe $p.py $ROOT/examples" \
+        -o "$p" > "$p.out" 2>&1
+    echo $? > "$p.rc"
+    # the samples of the callback part (and of the start-up): none of
+    # labelled()'s
+    grep -v ';labelled (' "$p.folded" > "$p.callback" || true
+}
+
+# The callback part: caller() (line 20) calls the builtin sorted(), which
+# calls slow_key() (lines 11-14) from C.  The merged stack must read
+# caller -> sorted's native frames -> slow_key, with their lines, and the
+# hot lines must be slow_key's loop.
+check_version() {
+    version_run "$1"
+    tail -15 "$p.out"
+    [ "$(cat "$p.rc")" -eq 0 ]
+    u="$p.callback"
     # the thread root is the interpreter named by its own comm
-    head -n 1 "$p.folded" | grep -E "^python$minor \\(tid [0-9]+\\);"
+    head -n 1 "$u" | grep -E "^python$minor \\(tid [0-9]+\\);"
     re='caller \([^;]*callback\.py:20\);([^;(]*;)*[^;(]*sorted[^;(]*;([^;(]*;)*slow_key \([^;]*callback\.py:1[1-4]\)'
-    grep -E "$re" "$p.folded" | head -n 2
-    share=$(folded_share "$p.folded" "$re")
-    hot=$(folded_share "$p.folded" 'slow_key \([^;]*callback\.py:1[34]\)')
-    echo "CPython $1: caller->sorted->slow_key $share%, slow_key at lines 13-14 $hot%"
-    [ "$share" -ge 50 ]
-    [ "$hot" -ge 40 ]
+    grep -E "$re" "$u" | head -n 2
+    # Of the samples in caller() or slow_key() (the interpreter's start-up,
+    # whose length varies with the machine, is neither), the merged chain
+    # is nearly all: a native unwind that fails through sorted() leaves
+    # slow_key without caller.  And slow_key's time is in its loop.
+    grep -E 'caller \(|slow_key \(' "$u" > "$p.cs" || true
+    grep -E 'slow_key \(' "$u" > "$p.sk" || true
+    share=$(folded_share "$p.cs" "$re")
+    hot=$(folded_share "$p.sk" 'slow_key \([^;]*callback\.py:1[34]\)')
+    echo "CPython $1: caller->sorted->slow_key $share% of $(folded_total "$p.cs") samples in caller or slow_key, slow_key at lines 13-14 $hot%"
+    [ "$(folded_total "$p.cs")" -ge 150 ]
+    [ "$share" -ge 90 ]
+    [ "$hot" -ge 60 ]
+    # work() and handle() run only inside labelled(): outside it, a frame
+    # with their name is another code object that had the same address
+    # (pyenv's 3.11 exec()s a .pth line at start-up, and its code object
+    # is freed; the reader must name each sample after the object it saw)
+    ! grep -E ';(work|handle)[^;]* \(' "$u" || false
+    # execs(): a at lines 1-3, b at 5-7; every sample names the object it
+    # ran, though both sit at one address with one interned name
+    na=$(awk '/<module> \(reuse_a\.py/ { s += $NF } END { print s + 0 }' "$p.folded")
+    nb=$(awk '/<module> \(reuse_b\.py/ { s += $NF } END { print s + 0 }' "$p.folded")
+    echo "exec()'d code at reused addresses: reuse_a.py $na samples, reuse_b.py $nb"
+    [ "$na" -ge 5 ] && [ "$nb" -ge 5 ]
+    ! grep -E '<module> \(reuse_a\.py:([4-9]|[0-9][0-9])' "$p.folded" || false
+    ! grep -E '<module> \(reuse_b\.py:[0-4]\)' "$p.folded" || false
     # never the other way round; a frame that cannot be read (one caught
     # while the interpreter sets it up) is rare
     ! grep -E 'slow_key \([^;]*\);.*caller \(' "$p.folded" || false
@@ -204,9 +288,12 @@ check_leaks() {
     c_line=$(grep -n '# LEAK: C extension' "$ROOT/examples/leak_demo.py" | cut -d: -f1)
     cache_line=$(grep -n '# LEAK: cache' "$ROOT/examples/leak_demo.py" | cut -d: -f1)
     entry=$("$exe" -c 'import sys; print(sys.getsizeof(bytes(1000)))')
-    # among the top five growers: a -c watch also sees the interpreter's
-    # start-up grow after the first snapshot (slow under trace mode)
-    top=$(sed -n '/^Top groups by growth/,/^$/p' "$p.txt" | sed -n '3,7p')
+    # among the top ten growers: a -c watch also sees the interpreter's
+    # start-up grow after the first snapshot (slow under trace mode: on
+    # 3.10 five start-up groups grow more than the cache leak once the
+    # first snapshot is taken on time, at 1 s, some 1,000 blocks into a
+    # start-up of 15,000)
+    top=$(sed -n '/^Top groups by growth/,/^$/p' "$p.txt" | sed -n '3,12p')
     echo "$top" | grep -q "examples/leak_demo.py:$c_line\$"
     echo "$top" | grep -q "examples/leak_demo.py:$cache_line\$"
     c=$(row_live growth "leak_demo.py:$c_line" "$p.txt")
@@ -240,42 +327,18 @@ check_leaks() {
     check_leaks 3.13.0
 }
 
-# Frame labels (the pyscope extension built for that interpreter, make
-# pyext-versions): two requests painted "alpha" (2 s) and "beta" (1 s)
-# around the same hot function; cpu-sample --labels split charges each
-# one's samples to its label.
+# The labelled part of version_run: cpu-sample --labels split charges each
+# request's samples to its label.
 check_labels() {
-    exe=$(python_of "$1")
-    minor=${1%.*}
-    make -s -C "$ROOT" pyext-versions >/dev/null 2>&1 || true
+    version_run "$1"
     [ -f "$ROOT/build/py-$minor/pyscope/__init__.py" ] ||
         skip "the pyscope extension does not build for CPython $1"
-    cat > "$BATS_TEST_TMPDIR/lab.py" <<'PYEOF'
-import time
-import pyscope
-
-def work(deadline):
-    n = 0
-    while time.monotonic() < deadline:
-        n += sum(i * i for i in range(500))
-    return n
-
-def handle(tag, seconds):
-    with pyscope.label(tag):
-        return work(time.monotonic() + seconds)
-
-handle("alpha", 2.0)
-handle("beta", 1.0)
-PYEOF
-    p="$BATS_TEST_TMPDIR/lab"
-    run "$ROOT/scripts/cpu-sample.sh" --labels split \
-        -c "env PYTHONPATH=$ROOT/build/py-$minor $exe $BATS_TEST_TMPDIR/lab.py" -o "$p"
-    echo "$output" | tail -4
-    [ "$status" -eq 0 ]
+    tail -4 "$p.out"
+    [ "$(cat "$p.rc")" -eq 0 ]
     all=$(awk '/;work \(/ { s += $NF } END { print s + 0 }' "$p.folded")
     # (before 3.11 the interpreter's C frames sit between the two)
-    a=$(awk '/\[label alpha\];handle \([^;]*lab\.py:[0-9]+\);([^;(]*;)*work \(/ { s += $NF } END { print s + 0 }' "$p.folded")
-    b=$(awk '/\[label beta\];handle \([^;]*lab\.py:[0-9]+\);([^;(]*;)*work \(/ { s += $NF } END { print s + 0 }' "$p.folded")
+    a=$(awk '/\[label alpha\];handle \([^;]*v[0-9.]*\.py:[0-9]+\);([^;(]*;)*work \(/ { s += $NF } END { print s + 0 }' "$p.folded")
+    b=$(awk '/\[label beta\];handle \([^;]*v[0-9.]*\.py:[0-9]+\);([^;(]*;)*work \(/ { s += $NF } END { print s + 0 }' "$p.folded")
     echo "CPython $1: work() $all samples: $a under alpha, $b under beta"
     [ "$all" -ge 100 ]
     [ $(( (a + b) * 100 )) -ge $(( all * 95 )) ]

@@ -184,7 +184,8 @@ stack_matches(const struct leak *lk, const char *pos, const char *end,
     struct token tok;
     while ((s = token_next(&pos, end, &len)) != NULL) {
         if (s[0] == 'p' && token_parse(s, len, &tok)) {
-            const struct code_info *ci = stream_code(&lk->st, tok.addr);
+            const struct code_info *ci = stream_code(&lk->st, tok.addr,
+                                                     tok.generation);
             if (ci != NULL && (fnmatch(glob, ci->filename, 0) == 0
                                || fnmatch(glob, ci->qualname, 0) == 0)) {
                 return true;
@@ -239,11 +240,13 @@ group_of(struct leak *lk, const char *tokens, size_t len, uint32_t *stack)
     case GROUP_LINE:
     case GROUP_FILE:
         if (innermost_python(tokens, end, &tok)) {
-            const struct code_info *ci = stream_code(&lk->st, tok.addr);
+            const struct code_info *ci = stream_code(&lk->st, tok.addr,
+                                                     tok.generation);
             int64_t line = -1;
             sb_append_str(&key, ci != NULL ? ci->filename : "?");
             if (lk->by == GROUP_LINE) {
-                if (!stream_line(&lk->st, tok.addr, tok.lasti, &line)) {
+                if (!stream_line(&lk->st, tok.addr, tok.generation,
+                                 tok.lasti, &line)) {
                     line = -1;
                 }
                 sb_printf(&key, ":%" PRId64, line);
@@ -326,7 +329,10 @@ parse_stack(struct leak *lk, const struct field *f, size_t n)
         rest = pos;
     }
     ls->known = true;
-    ls->group = group_of(lk, rest, (size_t)(end - rest), &ls->stack);
+    /* its code objects are the ones the stream has defined so far */
+    size_t qlen;
+    rest = stream_qualify(&lk->st, rest, (size_t)(end - rest), &qlen);
+    ls->group = group_of(lk, rest, qlen, &ls->stack);
 }
 
 /* Is a shared object pyscope's own runtime (the sampler lives there)? */

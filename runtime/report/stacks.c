@@ -135,11 +135,11 @@ native_frame(struct stacks *sk, const struct stream *st, uint64_t addr)
 
 static uint32_t
 python_frame(struct stacks *sk, const struct stream *st, uint64_t code,
-             int64_t lasti)
+             uint64_t generation, int64_t lasti)
 {
     struct strbuf func_name = STRBUF_INIT;
     struct strbuf name = STRBUF_INIT;
-    const struct code_info *ci = stream_code(st, code);
+    const struct code_info *ci = stream_code(st, code, generation);
     int64_t line = -1;
 
     if (ci == NULL) {
@@ -149,7 +149,7 @@ python_frame(struct stacks *sk, const struct stream *st, uint64_t code,
     else {
         const char *qualname = ci->qualname[0] ? ci->qualname : "?";
         const char *filename = ci->filename[0] ? ci->filename : "?";
-        if (!stream_line(st, code, lasti, &line) || line < 0) {
+        if (!stream_line(st, code, generation, lasti, &line) || line < 0) {
             line = -1;
         }
         sb_printf(&func_name, "%s (%s)", qualname, filename);
@@ -218,7 +218,7 @@ token_frame(struct stacks *sk, const struct stream *st, const char *s,
             id = native_frame(sk, st, tok.addr);
             break;
         case TOKEN_PYTHON:
-            id = python_frame(sk, st, tok.addr, tok.lasti);
+            id = python_frame(sk, st, tok.addr, tok.generation, tok.lasti);
             break;
         case TOKEN_MARKER:
             id = marker_frame(sk, tok.text, tok.text_len);

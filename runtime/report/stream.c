@@ -1,6 +1,7 @@
 /* stream.c - reading the raw line stream of the SystemTap script. */
 #include "stream.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,10 @@ stream_free(struct stream *st)
     free(st->sample_info);
     free(st->native_symbols);
     free(st->code_infos);
+    free(st->code_generation);
+    free(st->code_generations);
+    free(st->code_id_generation);
+    free(st->qualified);
     free(st->line_numbers);
     free(st->thread_comms);
     free(st->thread_pids);
@@ -41,6 +46,8 @@ stream_free(struct stream *st)
     intern_free(&st->samples);
     intern_free(&st->natives);
     intern_free(&st->codes);
+    intern_free(&st->code_now);
+    intern_free(&st->code_ids);
     intern_free(&st->lines);
     intern_free(&st->threads);
     intern_free(&st->labels);
@@ -175,10 +182,16 @@ token_parse(const char *s, size_t len, struct token *tok)
         if (colon == NULL) {
             return false;
         }
-        size_t hex_len = (size_t)(colon - s) - 1;
         size_t lasti_len = len - (size_t)(colon - s) - 1;
+        const char *slash = memchr(s, '/', (size_t)(colon - s));
+        const char *hex_end = slash != NULL ? slash : colon;
         tok->kind = TOKEN_PYTHON;
-        return parse_hex(s + 1, hex_len, &tok->addr)
+        if (slash != NULL
+            && !parse_u64(slash + 1, (size_t)(colon - slash) - 1,
+                          &tok->generation)) {
+            return false;
+        }
+        return parse_hex(s + 1, (size_t)(hex_end - s) - 1, &tok->addr)
                && parse_i64(colon + 1, lasti_len, &tok->lasti);
     }
     case 'm':
@@ -263,12 +276,27 @@ parse_sample(struct stream *st, const struct field *f, size_t n)
         return;
     }
 
-    /* The key runs from the tid to the end of the line. */
+    /* The key runs from the tid to the end of the line, with the tokens
+       qualified (see stream.h). */
     const char *key = f[1].s;
     const char *end = n == 4 ? f[3].s + f[3].len : f[2].s + f[2].len;
+    size_t key_len = (size_t)(end - key);
+    if (n == 4) {
+        size_t qlen;
+        const char *q = stream_qualify(st, f[3].s, f[3].len, &qlen);
+        if (q != f[3].s) {
+            /* q is st->qualified; the prefix goes in front of it */
+            size_t pre = (size_t)(f[3].s - key);
+            st->qualified = xgrow(st->qualified, &st->qualified_cap,
+                                  pre + qlen, 1);
+            memmove(st->qualified + pre, st->qualified, qlen);
+            memcpy(st->qualified, key, pre);
+            key = st->qualified;
+            key_len = pre + qlen;
+        }
+    }
     bool added;
-    uint32_t idx = intern_add(&st->samples, key, (size_t)(end - key),
-                              &added);
+    uint32_t idx = intern_add(&st->samples, key, key_len, &added);
     if (added) {
         st->sample_info = xgrow(st->sample_info, &st->sample_cap,
                                 st->samples.count, sizeof(struct raw_sample));
@@ -276,7 +304,7 @@ parse_sample(struct stream *st, const struct field *f, size_t n)
         rs->tid = tid;
         rs->count = 0;
         rs->status = status;
-        rs->tokens_off = n == 4 ? (size_t)(f[3].s - key) : (size_t)(end - key);
+        rs->tokens_off = n == 4 ? (size_t)(f[3].s - f[1].s) : key_len;
     }
     st->sample_info[idx].count++;
     st->status_counts[status]++;
@@ -301,32 +329,129 @@ parse_native(struct stream *st, const struct field *f, size_t n)
     set_string(&st->native_symbols[idx], &f[2]);
 }
 
+/* The current generation of a code address (0 when it has no C record
+   yet). */
+static uint64_t
+code_generation(const struct stream *st, uint64_t code)
+{
+    if (!st->code_reused) {
+        return 0;
+    }
+    uint32_t idx = intern_find(&st->code_now, &code, sizeof(code));
+    return idx == INTERN_NONE ? 0 : st->code_generation[idx];
+}
+
+/* C<code><qualname><filename>[<firstlineno>]: the object now at that
+   address.  Each distinct (qualname, filename, firstlineno) met at an
+   address is one generation of it, numbered in the order first met; a
+   record makes its generation the address's current one (a record equal
+   to the current one, printed again after the probe's table forgot it,
+   changes nothing). */
 static void
 parse_code(struct stream *st, const struct field *f, size_t n)
 {
-    uint64_t code;
+    uint64_t key[2];
+    int64_t firstlineno = -1;
 
-    /* The first line number (field 4) is not needed for naming. */
-    if (n < 4 || n > 5 || !parse_hex(f[1].s, f[1].len, &code)) {
+    if (n < 4 || n > 5 || !parse_hex(f[1].s, f[1].len, &key[0])) {
         return;
     }
-    bool added;
-    uint32_t idx = intern_add(&st->codes, &code, sizeof(code), &added);
-    st->code_infos = xgrow(st->code_infos, &st->code_cap, st->codes.count,
-                           sizeof(struct code_info));
-    struct code_info *ci = &st->code_infos[idx];
-    if (added) {
-        ci->qualname = NULL;
-        ci->filename = NULL;
+    if (n == 5 && !parse_i64(f[4].s, f[4].len, &firstlineno)) {
+        firstlineno = -1;
     }
-    set_string(&ci->qualname, &f[2]);
-    set_string(&ci->filename, &f[3]);
+    /* the object's identity: address, first line, name, file */
+    size_t idlen = 2 * sizeof(uint64_t) + f[2].len + 1 + f[3].len;
+    st->qualified = xgrow(st->qualified, &st->qualified_cap, idlen, 1);
+    char *id = st->qualified;
+    memcpy(id, &key[0], sizeof(uint64_t));
+    memcpy(id + sizeof(uint64_t), &firstlineno, sizeof(int64_t));
+    memcpy(id + 2 * sizeof(uint64_t), f[2].s, f[2].len);
+    id[2 * sizeof(uint64_t) + f[2].len] = '\0';
+    memcpy(id + 2 * sizeof(uint64_t) + f[2].len + 1, f[3].s, f[3].len);
+
+    bool added;
+    uint32_t now = intern_add(&st->code_now, &key[0], sizeof(key[0]),
+                              &added);
+    st->code_generation = xgrow(st->code_generation, &st->code_now_cap,
+                                st->code_now.count, sizeof(uint64_t));
+    st->code_generations = xgrow(st->code_generations, &st->code_gens_cap,
+                                 st->code_now.count, sizeof(uint64_t));
+    if (added) {
+        st->code_generation[now] = 0;
+        st->code_generations[now] = 0;
+    }
+    uint32_t which = intern_add(&st->code_ids, id, idlen, &added);
+    st->code_id_generation = xgrow(st->code_id_generation, &st->code_ids_cap,
+                                   st->code_ids.count, sizeof(uint64_t));
+    if (added) {
+        key[1] = st->code_generations[now]++;
+        st->code_id_generation[which] = key[1];
+        uint32_t idx = intern_add(&st->codes, key, sizeof(key), NULL);
+        st->code_infos = xgrow(st->code_infos, &st->code_cap,
+                               st->codes.count, sizeof(struct code_info));
+        struct code_info *ci = &st->code_infos[idx];
+        ci->qualname = xmemdup(f[2].s, f[2].len);
+        ci->filename = xmemdup(f[3].s, f[3].len);
+        ci->firstlineno = firstlineno;
+        if (key[1] > 0) {
+            st->code_reused = true;
+        }
+    }
+    st->code_generation[now] = st->code_id_generation[which];
+}
+
+const char *
+stream_qualify(struct stream *st, const char *s, size_t len,
+               size_t *out_len)
+{
+    *out_len = len;
+    if (!st->code_reused) {
+        return s;
+    }
+    const char *pos = s;
+    const char *end = s + len;
+    const char *t;
+    size_t tlen;
+    size_t out = 0;
+    bool changed = false;
+    while ((t = token_next(&pos, end, &tlen)) != NULL) {
+        struct token tok;
+        uint64_t gen = 0;
+        if (t[0] == 'p' && memchr(t, '/', tlen) == NULL
+            && token_parse(t, tlen, &tok)) {
+            gen = code_generation(st, tok.addr);
+        }
+        /* room for the token, a separator and "/<generation>" */
+        st->qualified = xgrow(st->qualified, &st->qualified_cap,
+                              out + tlen + 24, 1);
+        if (out > 0) {
+            st->qualified[out++] = ' ';
+        }
+        if (gen == 0) {
+            memcpy(st->qualified + out, t, tlen);
+            out += tlen;
+            continue;
+        }
+        const char *colon = memchr(t, ':', tlen);
+        size_t head = (size_t)(colon - t);
+        memcpy(st->qualified + out, t, head);
+        out += head;
+        out += (size_t)sprintf(st->qualified + out, "/%" PRIu64, gen);
+        memcpy(st->qualified + out, colon, tlen - head);
+        out += tlen - head;
+        changed = true;
+    }
+    if (!changed) {
+        return s;
+    }
+    *out_len = out;
+    return st->qualified;
 }
 
 static void
 parse_line_number(struct stream *st, const struct field *f, size_t n)
 {
-    uint64_t key[2];
+    uint64_t key[3];
     int64_t lasti;
     int64_t line;
 
@@ -335,7 +460,8 @@ parse_line_number(struct stream *st, const struct field *f, size_t n)
             || !parse_i64(f[3].s, f[3].len, &line)) {
         return;
     }
-    key[1] = (uint64_t)lasti;
+    key[1] = code_generation(st, key[0]);
+    key[2] = (uint64_t)lasti;
     uint32_t idx = intern_add(&st->lines, key, sizeof(key), NULL);
     st->line_numbers = xgrow(st->line_numbers, &st->line_cap,
                              st->lines.count, sizeof(int64_t));
@@ -488,17 +614,18 @@ stream_native_symbol(const struct stream *st, uint64_t addr)
 }
 
 const struct code_info *
-stream_code(const struct stream *st, uint64_t code)
+stream_code(const struct stream *st, uint64_t code, uint64_t generation)
 {
-    uint32_t idx = intern_find(&st->codes, &code, sizeof(code));
+    uint64_t key[2] = {code, generation};
+    uint32_t idx = intern_find(&st->codes, key, sizeof(key));
     return idx == INTERN_NONE ? NULL : &st->code_infos[idx];
 }
 
 bool
-stream_line(const struct stream *st, uint64_t code, int64_t lasti,
-            int64_t *line)
+stream_line(const struct stream *st, uint64_t code, uint64_t generation,
+            int64_t lasti, int64_t *line)
 {
-    uint64_t key[2] = {code, (uint64_t)lasti};
+    uint64_t key[3] = {code, generation, (uint64_t)lasti};
     uint32_t idx = intern_find(&st->lines, key, sizeof(key));
     if (idx == INTERN_NONE) {
         return false;

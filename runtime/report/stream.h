@@ -2,8 +2,22 @@
  *
  * Samples are counted per distinct (tid, status, tokens) text; the
  * dictionaries (N, C, L, T, B) and counters (X) are kept in hash tables.
- * Nothing is resolved here, because dictionary lines may come after the
- * samples that use them.
+ * Names are not resolved here, because dictionary lines may come after
+ * the samples that use them.
+ *
+ * Code objects are the exception to "the last record wins": a code
+ * object's address is reused once it is freed (a module's top-level code
+ * after the import, an exec()'d string; compile() in a loop alternates
+ * two objects at one address), and the probes print a C record whenever
+ * the object at an address is not the one they last named there.  Each
+ * distinct (qualname, filename, firstlineno) met at an address is one
+ * generation of it, numbered in the order first met, and a C record makes
+ * its generation the address's current one.  L records belong to the
+ * address's current generation, and every p token of a later sample (or
+ * K stack) is read as that generation's: the reader rewrites it as
+ * p<code hex>/<generation>:<lasti> (generation 0, the address's first
+ * object, keeps the probe's p<hex>:<lasti>).  A sample printed before its
+ * address's first C record gets generation 0.
  */
 #ifndef PYSCOPE_STREAM_H
 #define PYSCOPE_STREAM_H
@@ -35,6 +49,7 @@ struct raw_sample {
 struct code_info {
     char *qualname;
     char *filename;
+    int64_t firstlineno;   /* -1 when the record has none */
 };
 
 struct stream {
@@ -46,11 +61,23 @@ struct stream {
     char **native_symbols;
     size_t native_cap;
 
-    struct intern codes;           /* key: uint64_t code address */
+    struct intern codes;           /* key: uint64_t code, generation */
     struct code_info *code_infos;
     size_t code_cap;
 
-    struct intern lines;           /* key: uint64_t code, int64_t lasti */
+    struct intern code_now;        /* key: uint64_t code address */
+    uint64_t *code_generation;     /* its current generation */
+    size_t code_now_cap;
+    uint64_t *code_generations;    /* how many it has had */
+    size_t code_gens_cap;
+    struct intern code_ids;        /* key: address, firstlineno, names */
+    uint64_t *code_id_generation;  /* that object's generation */
+    size_t code_ids_cap;
+    bool code_reused;              /* some address has generation > 0 */
+    char *qualified;               /* stream_qualify's buffer */
+    size_t qualified_cap;
+
+    struct intern lines;           /* key: code, generation, lasti */
     int64_t *line_numbers;
     size_t line_cap;
 
@@ -75,7 +102,7 @@ struct stream {
 enum token_kind {
     TOKEN_NATIVE,   /* n<hex> */
     TOKEN_EVAL,     /* e<hex> */
-    TOKEN_PYTHON,   /* p<hexcode>:<lasti> */
+    TOKEN_PYTHON,   /* p<hexcode>[/<generation>]:<lasti> */
     TOKEN_MARKER,   /* m<text> */
     TOKEN_LABEL     /* l<decimal id>: label of the p token before it */
 };
@@ -85,6 +112,7 @@ struct token {
     uint64_t addr;      /* native address, code object address, or
                            TOKEN_LABEL: the label id */
     int64_t lasti;      /* TOKEN_PYTHON only */
+    uint64_t generation;   /* TOKEN_PYTHON only: of the code address */
     const char *text;   /* TOKEN_MARKER only: the text after 'm' */
     size_t text_len;
 };
@@ -101,9 +129,10 @@ int stream_read(struct stream *st, FILE *f);
 
 /* Dictionary lookups; NULL / false when the key is unknown. */
 const char *stream_native_symbol(const struct stream *st, uint64_t addr);
-const struct code_info *stream_code(const struct stream *st, uint64_t code);
-bool stream_line(const struct stream *st, uint64_t code, int64_t lasti,
-                 int64_t *line);
+const struct code_info *stream_code(const struct stream *st, uint64_t code,
+                                    uint64_t generation);
+bool stream_line(const struct stream *st, uint64_t code, uint64_t generation,
+                 int64_t lasti, int64_t *line);
 const char *stream_thread_comm(const struct stream *st, uint64_t tid);
 /* The pid of a T record's optional 4th field; false when not given. */
 bool stream_thread_pid(const struct stream *st, uint64_t tid,
@@ -118,6 +147,13 @@ bool stream_has_counter(const struct stream *st, const char *key);
 /* Find the next space-separated token in [*pos, end).  Returns its start
    and sets *len, or returns NULL when there is none left. */
 const char *token_next(const char **pos, const char *end, size_t *len);
+
+/* The tokens [s, s+len) with every p token of a reused code address
+   rewritten to its current generation (see above).  Returns s itself
+   when nothing needs it, else a buffer of the stream's that the next
+   call reuses; *out_len gets the length. */
+const char *stream_qualify(struct stream *st, const char *s, size_t len,
+                           size_t *out_len);
 
 /* Parse one token; false if it is malformed. */
 bool token_parse(const char *s, size_t len, struct token *tok);

@@ -57,18 +57,25 @@ if [ -n "${CTR:-}" ]; then
     kill "$G"
 fi
 
-# D: a Python process that does nothing at all
-$PY -c 'import time; time.sleep(600)' &
-D=$!
+# D: a Python process that does nothing at all, once it has started (its
+# start-up would be CPU time during the run)
+SVC_SCRIPT=-c start_service D 'import time; print("ready", flush=True); time.sleep(600)'
+D=$SVC_PID
 run_case idle scripts/cpu-sample.sh -p "$D" -d 2 -o "$O/idle/p"
 kill "$D"
 
-# E: killed during the watch (once the module is loaded)
+# E: killed during the watch, once a snapshot has counted its allocations
+# (not when the module is loaded: its probes may still be registering)
 start_service E --idle --leak
 E=$SVC_PID
 run_bg exit_leak scripts/leak-watch.sh -p "$E" --group-by line -o "$O/exit_leak/p"
 wait_module
-sleep 3
+i=0
+until cat /tmp/leak-watch.*/raw 2>/dev/null | awk -F '\t' '$1 == "E" && $3 > 0 { f = 1 } END { exit !f }'; do
+    i=$((i + 1))
+    [ "$i" -lt 600 ] || { echo "no snapshot with allocations"; break; }
+    sleep 0.2
+done
 kill -9 "$E"
 wait "$BG_PID"
 

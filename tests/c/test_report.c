@@ -233,6 +233,10 @@ test_tokens(void)
           && t.addr == 0x4a3f10);
     CHECK(token_parse("e55aa", 5, &t) && t.kind == TOKEN_EVAL
           && t.addr == 0x55aa);
+    CHECK(token_parse("p7f0012/3:46", 12, &t) && t.kind == TOKEN_PYTHON
+          && t.addr == 0x7f0012 && t.generation == 3 && t.lasti == 46);
+    CHECK(!token_parse("p7f0012/:46", 11, &t));
+    CHECK(!token_parse("p7f0012/x:46", 12, &t));
     CHECK(token_parse("p7f0012:46", 10, &t) && t.kind == TOKEN_PYTHON
           && t.addr == 0x7f0012 && t.lasti == 46);
     CHECK(token_parse("m[truncated]", 12, &t) && t.kind == TOKEN_MARKER
@@ -294,12 +298,14 @@ test_stream_lines(void)
     CHECK(st.samples.count == 3);
     CHECK(strcmp(stream_native_symbol(&st, 0x10), "bar") == 0);
     CHECK(stream_native_symbol(&st, 0x20) == NULL);
-    CHECK(strcmp(stream_code(&st, 0xabc)->qualname, "f") == 0);
-    CHECK(strcmp(stream_code(&st, 0xabc)->filename, "file.py") == 0);
+    CHECK(strcmp(stream_code(&st, 0xabc, 0)->qualname, "f") == 0);
+    CHECK(strcmp(stream_code(&st, 0xabc, 0)->filename, "file.py") == 0);
+    CHECK(stream_code(&st, 0xabc, 0)->firstlineno == 3);
+    CHECK(stream_code(&st, 0xabc, 1) == NULL);
     int64_t line = 0;
-    CHECK(stream_line(&st, 0xabc, 8, &line) && line == 12);
-    CHECK(stream_line(&st, 0xabc, 6, &line) && line == -1);
-    CHECK(!stream_line(&st, 0xabc, 10, &line));
+    CHECK(stream_line(&st, 0xabc, 0, 8, &line) && line == 12);
+    CHECK(stream_line(&st, 0xabc, 0, 6, &line) && line == -1);
+    CHECK(!stream_line(&st, 0xabc, 0, 10, &line));
     CHECK(strcmp(stream_thread_comm(&st, 1), "python3") == 0);
     CHECK(stream_counter(&st, "lost") == 7);
     CHECK(stream_counter(&st, "dropped") == -2);
@@ -396,6 +402,50 @@ test_late_dictionaries(void)
               "? (tid 6);0xa;[unknown code 0x7] 1\n"
               "worker-1 (tid 5);0x3;root\\x3bfn (m.py:40);leaf (m.py) 1\n");
     free(out);
+}
+
+/* A code object's address reused by a later one (a module's code freed
+   after its import, an exec()'d string): each sample keeps the name and
+   lines of the object that was there when it was taken. */
+static void
+test_reused_code_address(void)
+{
+    const char *text =
+        "C\t1\t<module>\t<string>\t1\n"
+        "L\t1\t10\t1\n"
+        "S\t5\tok\tp1:10 p2:4\n"
+        "C\t2\tmain\tm.py\t1\n"
+        "L\t2\t4\t3\n"
+        "C\t1\t<module>\t<string>\t1\n"   /* printed again: the same */
+        "S\t5\tok\tp1:10 p2:4\n"
+        "C\t1\t<genexpr>\tm.py\t9\n"      /* a new object at 1 */
+        "L\t1\t10\t9\n"
+        "S\t5\tok\tp1:10 p2:4\n"
+        "S\t5\tok\tp1:12 p2:4\n"           /* its line comes later */
+        "L\t1\t12\t10\n"
+        "C\t1\t<lambda>\tm.py\t9\n"       /* and another */
+        "S\t5\tok\tp1:10 p2:4\n"
+        "C\t1\t<genexpr>\tm.py\t9\n"      /* the second one again */
+        "S\t5\tok\tp1:12 p2:4\n"
+        "C\t1\t<lambda>\tm.py\t9\n";
+    char *out = folded(text, MODE_PYTHON, false, 1);
+    CHECK_STR(out,
+              "main (m.py:3);<genexpr> (m.py:10) 2\n"
+              "main (m.py:3);<module> (<string>:1) 2\n"
+              "main (m.py:3);<genexpr> (m.py:9) 1\n"
+              "main (m.py:3);<lambda> (m.py) 1\n");
+    free(out);
+
+    /* leak-watch's K stacks are read the same way */
+    struct stream st;
+    load(&st, text);
+    size_t len;
+    const char *q = stream_qualify(&st, "n5 p1:10 p2:4", 13, &len);
+    CHECK(len == 15 && memcmp(q, "n5 p1/2:10 p2:4", 15) == 0);
+    CHECK(strcmp(stream_code(&st, 1, 1)->qualname, "<genexpr>") == 0);
+    q = stream_qualify(&st, "n5 p2:4", 7, &len);
+    CHECK(len == 7 && memcmp(q, "n5 p2:4", 7) == 0);
+    stream_free(&st);
 }
 
 static void
@@ -1160,6 +1210,7 @@ static const struct test TESTS[] = {
     {"long_line", test_long_line},
     {"modes", test_modes},
     {"late_dictionaries", test_late_dictionaries},
+    {"reused_code_address", test_reused_code_address},
     {"status_markers", test_status_markers},
     {"folded_sorting", test_folded_sorting},
     {"summary_recursion", test_summary_recursion},
