@@ -180,7 +180,14 @@ _pyscope_stap_runtime_choose() {
             "$sysrt/transport/relay_v2.c"; then
         fixes="$fixes relay-short-tail"
     fi
-    # 4. Not a fix: a cache of the unwind rules of user pcs, so that a
+    # 4. stapio stops its readers as soon as the module answers STP_EXIT:
+    #    what they had not read yet, the end probes' output on a busy run,
+    #    was lost.  The module now waits (at most 2 s) for them to take it.
+    if grep -q '^static void _stp_transport_data_fs_stop(void)' "$sysrt/transport/relay_v2.c" &&
+        ! grep -q _stp_transport_data_fs_drain "$sysrt/transport/relay_v2.c"; then
+        fixes="$fixes relay-drain-at-exit"
+    fi
+    # 5. Not a fix: a cache of the unwind rules of user pcs, so that a
     #    sampled stack costs lookups, not a walk of the CFI programs, for
     #    every pc seen before (see the patch).
     if grep -q '^static int unwind_frame(struct unwind_context \*context,' "$sysrt/unwind.c" &&
