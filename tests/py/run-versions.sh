@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/py/run-versions.sh: the extension's unit tests (tests/py/*.py) under
-# every CPython 3.8 to 3.13 that pyenv has, each against its own build of
-# the extension, build/py-3.X (`make pyext-versions`, from
+# every CPython 3.8 to 3.13 that pyenv has (side by side, one per CPU),
+# each against its own build of the extension, build/py-3.X (`make pyext-versions`, from
 # runtime/pyscope/versions.mk, which also says which interpreters: the
 # newest pyenv 3.X.Y of each 3.X).  Debian's python3.11 and build/py are
 # the main suite's (tests/labels.bats); this does not run them.
@@ -51,6 +51,23 @@ fi
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 status=0
+wanted() {   # wanted MINOR PYTHON: this version is asked for, and exists
+    [ "$2" != - ] || return 1
+    [ $# -gt 2 ] || return 0
+    m=$1
+    shift 2
+    case " $* " in *" $m "*) return 0 ;; esac
+    return 1
+}
+# The versions run side by side, as many at once as there are CPUs (each
+# mostly waits on its stress and fork tests); the report follows, in order.
+jobs=$(nproc 2>/dev/null || echo 2)
+echo "$found" | while read -r minor python; do
+    wanted "$minor" "$python" "$@" || continue
+    printf '%s %s\n' "$minor" "$python"
+done | xargs -r -P "$jobs" -L 1 sh -c '
+    timeout "$1" env PYTHONPATH="$2/build/py-$4" "$5" -m unittest discover -s tests/py > "$3/$4.log" 2>&1
+    echo $? > "$3/$4.rc"' run-one "$TIMEOUT" "$root" "$logs"
 echo "$found" | while read -r minor python; do
     if [ $# -gt 0 ]; then
         case " $* " in *" $minor "*) ;; *) continue ;; esac
@@ -60,9 +77,7 @@ echo "$found" | while read -r minor python; do
         continue
     fi
     log=$logs/$minor.log
-    timeout "$TIMEOUT" env PYTHONPATH="$root/build/py-$minor" \
-        "$python" -m unittest discover -s tests/py > "$log" 2>&1
-    rc=$?
+    rc=$(cat "$logs/$minor.rc" 2>/dev/null || echo 1)
     [ $verbose = 1 ] && sed 's/^/    /' "$log"
     ran=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in .*/\1/p' "$log" | tail -n 1)
     summary=$(grep -E '^(OK|FAILED)( \(.*\))?$' "$log" | tail -n 1)
@@ -93,7 +108,7 @@ echo "$found" | while read -r minor python; do
         sed -n '/^======/,/^Ran [0-9]* test/p' "$log" | sed '$d' |
             sed '$d; s/^/    /'
     else
-        tail -n 20 "$log" | sed 's/^/    /'
+        { tail -n 20 "$log"; echo; } | sed 's/^/    /'
     fi
     echo failed > "$logs/.failed"
 done
