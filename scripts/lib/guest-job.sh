@@ -26,6 +26,20 @@ echo 0 > /proc/sys/kernel/kptr_restrict 2>/dev/null
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null
 hostname pyscope-guest 2>/dev/null
 
+echo booted > "$J/booted"
+# The host may still be compiling the module: it writes $J/ready once the
+# module and $J/binaries are there (a stop request while waiting ends the
+# run).
+while [ ! -e "$J/ready" ]; do
+    if [ -e "$J/stop" ]; then
+        echo 130 > "$J/rc.tmp" && mv "$J/rc.tmp" "$J/rc"
+        sync
+        echo o > /proc/sysrq-trigger
+        sleep 30
+    fi
+    sleep 0.1
+done
+
 n=0
 while IFS= read -r bin; do
     [ -f "$bin" ] || continue
@@ -36,7 +50,6 @@ while IFS= read -r bin; do
 done < "$J/binaries"
 
 cd "$PYSCOPE_CWD" 2>/dev/null || cd /
-echo booted > "$J/booted"
 
 # stap's output reaches the job directory (9p) through a pipe and cat,
 # which writes what has piled up in one go: stapio writes each message on
