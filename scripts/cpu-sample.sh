@@ -24,7 +24,8 @@ samples were taken, lost or failed goes to stderr.
 
   -p PID          profile a running process (needs a kernel that loads
                   modules: a QEMU guest cannot see host processes)
-  -c CMD          start CMD and profile it until it exits
+  -c CMD          start CMD and profile it until it exits (its own output
+                  goes to stdout and stderr, as without the tool)
   -F HZ           samples per second per CPU (default 99)
   -d SECONDS      stop after SECONDS (default: when CMD exits, or Ctrl-C;
                   an interrupted run still writes everything)
@@ -147,7 +148,7 @@ pyscope_note "sampling ${cmd:+"'$cmd' "}${pid:+PID $pid }at $hz Hz$( [ "$secs" -
 ) &
 progress=$!
 PYSCOPE_HELPERS="$progress"
-pyscope_run_target -o "$raw" "$work/err" "$@"
+pyscope_run_target --data "$raw" "$work/err" "$@"
 rc=$PYSCOPE_RC
 kill "$progress" 2>/dev/null
 [ -z "$pid" ] || ticks1=$(pyscope_cpu_ticks "$pid")

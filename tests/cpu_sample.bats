@@ -138,9 +138,12 @@ CS() { "$ROOT/scripts/cpu-sample.sh" "$@"; }
 
 @test "samples before the interpreter is ready are counted, not fatal" {
     p="$BATS_TEST_TMPDIR/early"
-    run CS -F 400 -c "$PY -c pass" -o "$p"
+    run CS -F 400 -c "$PY -c 'print(\"the target speaks\")'" -o "$p"
     echo "$output" | tail -20
     [ "$status" -eq 0 ]
+    # the target's own output reaches the terminal, never the record stream
+    echo "$output" | grep -qx 'the target speaks'
+    ! grep -q 'the target speaks' "$p.raw" || false
     line=$(echo "$output" | grep -E '^pyscope: [0-9]+ samples')
     nopy=$(echo "$line" | sed -n 's/.*no python state \([0-9]*\),.*/\1/p')
     fault=$(echo "$line" | sed -n 's/.*read faults \([0-9]*\)).*/\1/p')
