@@ -185,8 +185,9 @@ spread() { sort -n "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.3
             ratio=- ips=-
             if [ -n "$base" ]; then
                 ratio=$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.4f", a / b }')
-                [ "$smp" -gt 0 ] 2>/dev/null &&
-                    ips=$(awk -v a="$med" -v b="$base" -v s="$smp" 'BEGIN { printf "%.0f", (a - b) * 1e9 / s }')
+                # (a median of an even count of runs may end in .5)
+                ips=$(awk -v a="$med" -v b="$base" -v s="$smp" \
+                    'BEGIN { if (s > 0) printf "%.0f", (a - b) * 1e9 / s; else print "-" }')
             fi
             printf '| %-14s | %10.3f | %13s | %7s | %8s | %13s |\n' "$name" "$med" \
                 "$(spread "$dir/$w.$name.times")" "$ratio" "$smp" "$ips"
