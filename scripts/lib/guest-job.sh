@@ -26,17 +26,20 @@ echo 0 > /proc/sys/kernel/kptr_restrict 2>/dev/null
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null
 hostname pyscope-guest 2>/dev/null
 
+# finish RC: the run's exit status for the host, then power off
+finish() {
+    echo "$1" > "$J/rc.tmp" && mv "$J/rc.tmp" "$J/rc"
+    sync
+    echo o > /proc/sysrq-trigger
+    sleep 30
+}
+
 echo booted > "$J/booted"
 # The host may still be compiling the module: it writes $J/ready once the
 # module and $J/binaries are there (a stop request while waiting ends the
 # run).
 while [ ! -e "$J/ready" ]; do
-    if [ -e "$J/stop" ]; then
-        echo 130 > "$J/rc.tmp" && mv "$J/rc.tmp" "$J/rc"
-        sync
-        echo o > /proc/sysrq-trigger
-        sleep 30
-    fi
+    [ ! -e "$J/stop" ] || finish 130
     sleep 0.1
 done
 
@@ -82,7 +85,4 @@ if [ -n "$copier" ]; then
         sleep 0.1
     done
 fi
-echo $rc > "$J/rc.tmp" && mv "$J/rc.tmp" "$J/rc"
-sync
-echo o > /proc/sysrq-trigger
-sleep 30
+finish "$rc"

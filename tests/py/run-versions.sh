@@ -1,9 +1,9 @@
 #!/bin/sh
 # tests/py/run-versions.sh: the extension's unit tests (tests/py/*.py) under
 # every CPython 3.8 to 3.13 that pyenv has (side by side, one per CPU),
-# each against its own build of the extension, build/py-3.X (`make pyext-versions`, from
-# runtime/pyscope/versions.mk, which also says which interpreters: the
-# newest pyenv 3.X.Y of each 3.X).  Debian's python3.11 and build/py are
+# each against its own build of the extension, build/py-3.X (`make
+# pyext-versions`, from runtime/pyscope/versions.mk, which also says which
+# interpreters: the newest pyenv 3.X.Y of each 3.X).  Debian's python3.11 and build/py are
 # the main suite's (tests/labels.bats); this does not run them.
 #
 # Builds first (make -f runtime/pyscope/versions.mk pyext-versions, a no-op
@@ -51,11 +51,10 @@ fi
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 status=0
-wanted() {   # wanted MINOR PYTHON: this version is asked for, and exists
-    [ "$2" != - ] || return 1
-    [ $# -gt 2 ] || return 0
+asked() {   # asked MINOR [3.X ...]: no versions given, or MINOR among them
     m=$1
-    shift 2
+    shift
+    [ $# -gt 0 ] || return 0
     case " $* " in *" $m "*) return 0 ;; esac
     return 1
 }
@@ -63,15 +62,13 @@ wanted() {   # wanted MINOR PYTHON: this version is asked for, and exists
 # mostly waits on its stress and fork tests); the report follows, in order.
 jobs=$(nproc 2>/dev/null || echo 2)
 echo "$found" | while read -r minor python; do
-    wanted "$minor" "$python" "$@" || continue
+    asked "$minor" "$@" && [ "$python" != - ] || continue
     printf '%s %s\n' "$minor" "$python"
 done | xargs -r -P "$jobs" -L 1 sh -c '
     timeout "$1" env PYTHONPATH="$2/build/py-$4" "$5" -m unittest discover -s tests/py > "$3/$4.log" 2>&1
     echo $? > "$3/$4.rc"' run-one "$TIMEOUT" "$root" "$logs"
 echo "$found" | while read -r minor python; do
-    if [ $# -gt 0 ]; then
-        case " $* " in *" $minor "*) ;; *) continue ;; esac
-    fi
+    asked "$minor" "$@" || continue
     if [ "$python" = - ]; then
         echo "$minor: skipped (no pyenv $minor.N)"
         continue
