@@ -36,7 +36,7 @@ REPORT_SRC := $(wildcard runtime/report/*.c)
 REPORT_HDR := $(wildcard runtime/report/*.h)
 REPORT_LIB_SRC := $(filter-out runtime/report/main.c runtime/report/leak_main.c,$(REPORT_SRC))
 
-.PHONY: all check test-c demo deps bench bench-leak bench-cpu clean
+.PHONY: all check test-c demo deps bench bench-leak bench-cpu clean install uninstall
 
 EXAMPLE_EXT_DIR := $(BUILD)/ext
 EXAMPLE_EXT_SRC := $(wildcard examples/ext/*.c) examples/ext/setup.py
@@ -133,6 +133,57 @@ bench-cpu: all
 
 clean:
 	rm -rf $(BUILD) tapsets/pyscope_runtime.stpm tapsets/pyscope_layout.stpm
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the tools, ready to run and
+# never building, in $(PREFIX)/lib/pyscope (a tree laid out like the
+# checkout: scripts/, tapsets/, the build products in build/, the offset
+# tables; its INSTALLED file marks it), and on PATH through links:
+# pyscope-cpu-sample, pyscope-leak-watch, pyscope-refcount-watch and
+# pyscope-run.  Nothing installed names the checkout: the tapsets' runtime
+# macros name the installed runtime.  Own scripts use the tapsets with
+# `stap -I $(PREFIX)/lib/pyscope/tapsets`.  What the tools keep between
+# runs goes to ~/.cache/pyscope (PYSCOPE_CACHE), never into the tree.
+# `import pyscope` (frame labels): pip install runtime/pyscope.
+PREFIX ?= /usr/local
+PYSCOPE_LIB := $(PREFIX)/lib/pyscope
+INSTALL_LIB := $(DESTDIR)$(PYSCOPE_LIB)
+INSTALL_BIN := $(DESTDIR)$(PREFIX)/bin
+INSTALL_TOOLS := cpu-sample leak-watch refcount-watch
+INSTALL_SCRIPTS := $(foreach t,$(INSTALL_TOOLS),scripts/$(t).sh scripts/$(t).stp \
+	scripts/$(t)_example.txt) scripts/pyscope-run
+INSTALL_SCRIPT_LIB := $(filter-out %/stap-4.8-fixes,$(wildcard scripts/lib/*))
+
+install: all
+	@case "$(PREFIX)" in *[!A-Za-z0-9/._+-]*|[!/]*) echo "make install: PREFIX must be an absolute path of letters, digits and /._+-, got '$(PREFIX)'" >&2; exit 1 ;; esac
+	rm -rf $(INSTALL_LIB)
+	install -d $(INSTALL_LIB)/scripts/lib/stap-4.8-fixes $(INSTALL_LIB)/tapsets \
+		$(INSTALL_LIB)/build/py/pyscope $(INSTALL_LIB)/runtime/offsets/tables $(INSTALL_BIN)
+	install -m 755 $(filter %.sh scripts/pyscope-run,$(INSTALL_SCRIPTS)) $(INSTALL_LIB)/scripts/
+	install -m 644 $(filter-out %.sh scripts/pyscope-run,$(INSTALL_SCRIPTS)) $(INSTALL_LIB)/scripts/
+	install -m 755 $(INSTALL_SCRIPT_LIB) $(INSTALL_LIB)/scripts/lib/
+	install -m 644 scripts/lib/stap-4.8-fixes/*.patch $(INSTALL_LIB)/scripts/lib/stap-4.8-fixes/
+	install -m 644 tapsets/*.stp tapsets/pyscope.stpm tapsets/pyscope_layout.stpm $(INSTALL_LIB)/tapsets/
+	scripts/lib/runtime-stpm.sh $(PYSCOPE_LIB)/build/py/pyscope/$(notdir $(PYEXT)) \
+		$(PYSCOPE_LIB)/build/$(notdir $(PRELOAD)) > $(INSTALL_LIB)/tapsets/pyscope_runtime.stpm
+	install -m 755 $(BUILD)/pyscope-report $(BUILD)/pyscope-leak $(BUILD)/pyscope-offsets \
+		$(INSTALL_LIB)/build/
+	install -m 644 $(PRELOAD) $(INSTALL_LIB)/build/
+	install -m 644 $(PYEXT) $(PYEXT_DIR)/pyscope/__init__.py $(INSTALL_LIB)/build/py/pyscope/
+	install -m 644 runtime/offsets/keys.tsv $(INSTALL_LIB)/runtime/offsets/
+	install -m 644 runtime/offsets/tables/*.tsv $(INSTALL_LIB)/runtime/offsets/tables/
+	printf '%s\n' "pyscope, installed by make install (PREFIX=$(PREFIX)); make uninstall removes it" \
+		> $(INSTALL_LIB)/INSTALLED
+	for t in $(INSTALL_TOOLS); do \
+		ln -sfn ../lib/pyscope/scripts/$$t.sh $(INSTALL_BIN)/pyscope-$$t || exit 1; \
+	done
+	ln -sfn ../lib/pyscope/scripts/pyscope-run $(INSTALL_BIN)/pyscope-run
+
+# Removes what make install put there (the tree only if it is one).
+uninstall:
+	for t in $(addprefix pyscope-,$(INSTALL_TOOLS)) pyscope-run; do \
+		case "$$(readlink $(INSTALL_BIN)/$$t)" in ../lib/pyscope/scripts/*) rm -f $(INSTALL_BIN)/$$t ;; esac; \
+	done
+	if [ -f $(INSTALL_LIB)/INSTALLED ]; then rm -rf $(INSTALL_LIB); fi
 
 # pyscope-offsets: a CPython build's offsets table from its DWARF
 # (runtime/offsets), for interpreters whose DWARF the run itself lacks.

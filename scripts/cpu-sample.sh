@@ -2,7 +2,7 @@
 # cpu-sample.sh: sampling CPU profiler for a Python process: merged C+Python
 # stacks, a folded file, an interactive flame graph and a top-N summary.
 PYSCOPE_PROG=cpu-sample
-. "$(dirname -- "$0")/lib/common.sh"
+. "$(dirname -- "$(readlink -f -- "$0")")/lib/common.sh"
 . "$PYSCOPE_ROOT/scripts/lib/target.sh"
 
 usage() {
@@ -102,8 +102,7 @@ outdir=$(dirname -- "$prefix")
 
 # The report tool, the runtime and its tapset macro files (quick when built).
 report=$PYSCOPE_BUILD/pyscope-report
-make -s -C "$PYSCOPE_ROOT" BUILD="$PYSCOPE_BUILD" all >&2 ||
-    pyscope_die "cannot build pyscope (make failed)"
+pyscope_make_all
 
 pyscope_step "built"
 pyscope_tmp_init

@@ -2,7 +2,7 @@
 # leak-watch.sh: surviving allocations of a Python process over time, by
 # stack, line, file or label: what it allocates and never frees.
 PYSCOPE_PROG=leak-watch
-. "$(dirname -- "$0")/lib/common.sh"
+. "$(dirname -- "$(readlink -f -- "$0")")/lib/common.sh"
 . "$PYSCOPE_ROOT/scripts/lib/target.sh"
 
 usage() {
@@ -142,8 +142,7 @@ outdir=$(dirname -- "$prefix")
 
 leak=$PYSCOPE_BUILD/pyscope-leak
 preload=$PYSCOPE_BUILD/libpyscope-alloc.so
-make -s -C "$PYSCOPE_ROOT" BUILD="$PYSCOPE_BUILD" all >&2 ||
-    pyscope_die "cannot build pyscope (make failed)"
+pyscope_make_all
 
 pyscope_step "built"
 pyscope_check_target "$pid" "$cmd" "$runner_mode"

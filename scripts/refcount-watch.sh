@@ -3,7 +3,7 @@
 # through the C functions you suspect, line by line, to the line whose
 # increment is never undone.
 PYSCOPE_PROG=refcount-watch
-. "$(dirname -- "$0")/lib/common.sh"
+. "$(dirname -- "$(readlink -f -- "$0")")/lib/common.sh"
 . "$PYSCOPE_ROOT/scripts/lib/target.sh"
 
 usage() {
@@ -115,8 +115,7 @@ fi
 
 [ -n "$pid" ] || [ -z "$addr" ] ||
     pyscope_die "--addr needs -p PID: a command's objects have no address before it runs"
-make -s -C "$PYSCOPE_ROOT" BUILD="$PYSCOPE_BUILD" all >&2 ||
-    pyscope_die "cannot build pyscope (make failed)"
+pyscope_make_all
 pyscope_tmp_init
 pyscope_check_target "$pid" "$cmd" "$runner_mode"
 

@@ -53,12 +53,17 @@ setup_file() {
           -I "$ROOT/tapsets" -d /usr/bin/python3.11 -m plainstap -e "$script" ) \
         > "$BATS_FILE_TMPDIR/plainstap.log" 2>&1
     export PLAINKO="$BATS_FILE_TMPDIR/plainstap.ko"
+    # an installed pyscope (two of the scenario's cases run it), its fixed
+    # SystemTap runtime made here, once, as its first run on a server would
+    export INST="$BATS_FILE_TMPDIR/inst"
+    make -s -C "$ROOT" install PREFIX="$INST" > "$BATS_FILE_TMPDIR/install.log" 2>&1 &&
+        "$INST/bin/pyscope-run" --print-runtime >> "$BATS_FILE_TMPDIR/install.log" 2>&1
     while IFS= read -r a; do set -- "$@" "$a"; done <<EOF
 $(bind_copies)
 EOF
     rc=0
     "$ROOT/scripts/pyscope-run" --no-stap -T 2400 --out-dir "$O" "$@" \
-        -c "env PYSCOPE_ROOT_DIR=$ROOT CTR=$CTR PLAINKO=$PLAINKO sh $ROOT/tests/attach/debian.sh" \
+        -c "env PYSCOPE_ROOT_DIR=$ROOT CTR=$CTR PLAINKO=$PLAINKO INST=$INST sh $ROOT/tests/attach/debian.sh" \
         > "$BATS_FILE_TMPDIR/scenario.log" 2>&1 || rc=$?
     echo "$rc" > "$BATS_FILE_TMPDIR/scenario.rc"
 }
@@ -195,6 +200,31 @@ show() { cat "$BATS_FILE_TMPDIR/scenario.log"; echo "--- $1:"; cat "$O/$1/out" 2
 # finder wakes it to report its threads and mappings: measured 3.8 ms of
 # CPU and 2 context switches on a process asleep in time.sleep), so a
 # sample or two can land there.  Either way the user is told it was idle.
+# The threads and idle cases ran pyscope as `make install` puts it: the
+# checks here are of the installed tree itself.
+@test "attach with an installed pyscope (make install): links on PATH, a tree that names no checkout and is not written; make uninstall" {
+    cat "$BATS_FILE_TMPDIR/install.log"
+    [ -f "$INST/lib/pyscope/INSTALLED" ]
+    for t in cpu-sample leak-watch refcount-watch run; do
+        [ -L "$INST/bin/pyscope-$t" ] && [ -x "$INST/bin/pyscope-$t" ]
+    done
+    # those cases ran it, and it worked (their own tests check the output)
+    [ "$(cat "$O/threads/rc")" -eq 0 ] && [ -s "$O/threads/p.folded" ]
+    # what the tools read names the installed runtime, never the checkout
+    # (the example outputs and DWARF of the binaries aside)
+    grep -q "\"$INST/lib/pyscope/build/py/pyscope/_pyscope\." "$INST/lib/pyscope/tapsets/pyscope_runtime.stpm"
+    ! grep -rIl -F "$ROOT" "$INST" --exclude='*_example.txt' || false
+    # the runs wrote nothing into the installed tree (looked at in the
+    # guest, whose writes stay there)
+    cat "$O/installed.written"
+    [ -f "$O/installed.written" ] && [ ! -s "$O/installed.written" ]
+    # a link into the tree works from anywhere (the checkout's scripts did
+    # not: they looked for lib/common.sh beside the link)
+    ( cd / && PATH="$INST/bin:$PATH" pyscope-leak-watch -h | grep -q '^usage: leak-watch' )
+    make -s -C "$ROOT" uninstall PREFIX="$INST"
+    [ -z "$(find "$INST" ! -type d)" ]
+}
+
 @test "attach to an idle process: one line saying so, nothing written" {
     show idle
     # besides the notes saying what runs (interpreter, sampling), one line

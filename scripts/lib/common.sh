@@ -1,7 +1,12 @@
 # common.sh: shell helpers shared by every pyscope script (sourced, POSIX sh).
 #
-# Sets PYSCOPE_ROOT (the checkout) and PYSCOPE_BUILD (build products and
-# caches, default $PYSCOPE_ROOT/build), and provides:
+# Sets PYSCOPE_ROOT (the checkout, or the installed tree of `make install`,
+# found through symbolic links to the tools), PYSCOPE_BUILD (build products,
+# default $PYSCOPE_ROOT/build), PYSCOPE_CACHE (caches kept between runs:
+# modules, offsets; default ~/.cache/pyscope) and PYSCOPE_STATE (what runs
+# write and keep: a patched SystemTap runtime, the guest's files; build/ in
+# a checkout, $PYSCOPE_CACHE/state in an installed tree, which is not
+# written), and provides:
 #   pyscope_die MSG          one-line error on stderr, exit 1
 #   pyscope_note MSG         one line on stderr (silenced by PYSCOPE_QUIET=1)
 #   pyscope_show_stap_errors F  stap's stderr in F, expected noise removed
@@ -9,10 +14,21 @@
 #   pyscope_stap_runtime K   runtime directory for `stap -R`, fixed for K if
 #                            SystemTap's own runtime does not fit that kernel
 
-: "${PYSCOPE_ROOT:=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)}"
+#   pyscope_make_all         build what the tools need (a checkout), or
+#                            check it is there (an installed tree)
+
+# (the tools are found through links on PATH: the real file's directory)
+: "${PYSCOPE_ROOT:=$(CDPATH= cd -- "$(dirname -- "$(readlink -f -- "$0")")/.." && pwd)}"
 [ -f "$PYSCOPE_ROOT/scripts/lib/common.sh" ] ||
-    PYSCOPE_ROOT=$(CDPATH= cd -- "$(dirname -- "$0")/../.." && pwd)
+    PYSCOPE_ROOT=$(CDPATH= cd -- "$(dirname -- "$(readlink -f -- "$0")")/../.." && pwd)
 : "${PYSCOPE_BUILD:=$PYSCOPE_ROOT/build}"
+: "${PYSCOPE_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/pyscope}"
+# INSTALLED marks a tree of `make install` (see the Makefile)
+if [ -f "$PYSCOPE_ROOT/INSTALLED" ]; then
+    : "${PYSCOPE_STATE:=$PYSCOPE_CACHE/state}"
+else
+    : "${PYSCOPE_STATE:=$PYSCOPE_BUILD}"
+fi
 PYSCOPE_PROG=${PYSCOPE_PROG:-$(basename -- "$0")}
 
 pyscope_die() {
@@ -40,6 +56,21 @@ _pyscope_exit() {
     # the stream) end with the tool, on every path
     for _p in ${PYSCOPE_HELPERS:-}; do kill "$_p" 2>/dev/null; done
     [ -z "${PYSCOPE_TMP:-}" ] || rm -rf "$PYSCOPE_TMP"
+}
+
+# pyscope_make_all: the report tools, the runtime and the tapsets' macro
+# files, built by make in a checkout (quick when built); an installed tree
+# has them all, and no make is run.
+pyscope_make_all() {
+    if [ -f "$PYSCOPE_ROOT/INSTALLED" ]; then
+        for _f in pyscope-report pyscope-leak pyscope-offsets libpyscope-alloc.so; do
+            [ -e "$PYSCOPE_BUILD/$_f" ] ||
+                pyscope_die "$PYSCOPE_BUILD/$_f is missing: reinstall pyscope (make install)"
+        done
+        return 0
+    fi
+    make -s -C "$PYSCOPE_ROOT" BUILD="$PYSCOPE_BUILD" all >&2 ||
+        pyscope_die "cannot build pyscope (make failed)"
 }
 
 # Milliseconds since the epoch (for -v timings).
@@ -131,7 +162,7 @@ _pyscope_kheader_has() {
 # runtime has two defects against 6.1.0-2x+ kernels and one in its output
 # transport (see scripts/lib/stap-4.8-fixes/); each is detected from the
 # kernel headers and the installed runtime, and only a needed fix is
-# applied, to a copy under $PYSCOPE_BUILD.  The system's runtime is never
+# applied, to a copy under $PYSCOPE_STATE.  The system's runtime is never
 # modified.
 pyscope_stap_runtime() {
     k=$1
@@ -139,7 +170,7 @@ pyscope_stap_runtime() {
     [ -d "$sysrt" ] || pyscope_die "SystemTap runtime not found at $sysrt (run scripts/install-deps.sh)"
     # The answer is fixed for a given runtime and kernel headers: kept,
     # with their stamps (some twenty greps cost seconds under emulation)
-    memo=$PYSCOPE_BUILD/stap-runtime/choice-$k
+    memo=$PYSCOPE_STATE/stap-runtime/choice-$k
     stamp=$(stat -L -c '%Y %s' "$sysrt/linux/addr-map.c" "$sysrt/transport/relay_v2.c" \
         "/lib/modules/$k/build/Makefile" "$PYSCOPE_ROOT/scripts/lib/common.sh" \
         "$PYSCOPE_ROOT"/scripts/lib/stap-4.8-fixes/*.patch 2>/dev/null | tr '\n' ' ')
@@ -151,7 +182,7 @@ pyscope_stap_runtime() {
         fi
     fi
     dir=$(_pyscope_stap_runtime_choose "$k" "$sysrt") || exit 1
-    { mkdir -p "$PYSCOPE_BUILD/stap-runtime" &&
+    { mkdir -p "$PYSCOPE_STATE/stap-runtime" &&
         printf '%s\n%s\n' "$stamp" "$dir" > "$memo.$$" && mv "$memo.$$" "$memo"; } 2>/dev/null
     printf '%s\n' "$dir"
 }
@@ -203,7 +234,7 @@ _pyscope_stap_runtime_choose() {
     sum=$(for f in $fixes; do cat "$PYSCOPE_ROOT/scripts/lib/stap-4.8-fixes/$f.patch"; done |
         md5sum | cut -c1-8)
     tag=$(printf '%s' "$ver$fixes+$sum" | tr ' ' '+')
-    dir=$PYSCOPE_BUILD/stap-runtime/$tag
+    dir=$PYSCOPE_STATE/stap-runtime/$tag
     if [ ! -f "$dir/.pyscope-fixed" ]; then
         rm -rf "$dir.tmp"
         mkdir -p "$dir.tmp"

@@ -12,9 +12,9 @@ bb=/bin/busybox
 [ -x "$bb" ] && file_is_static=$(ldd "$bb" 2>&1 | grep -c 'not a dynamic') || true
 [ "${file_is_static:-0}" -ge 1 ] || pyscope_die "static busybox not found (apt-get install busybox-static)"
 key=$( (cat "$PYSCOPE_ROOT/scripts/lib/guest-init" "$0"; echo "$krel"; ls -l "$bb") | md5sum | cut -c1-12)
-out=$PYSCOPE_BUILD/guest/initrd-$krel-$key.cpio.gz
+out=$PYSCOPE_STATE/guest/initrd-$krel-$key.cpio.gz
 if [ ! -f "$out" ]; then
-    mkdir -p "$PYSCOPE_BUILD/guest"
+    mkdir -p "$PYSCOPE_STATE/guest"
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
     mkdir -p "$tmp/bin" "$tmp/lib/pyscope-modules" "$tmp/proc" "$tmp/sys" "$tmp/dev"

@@ -33,9 +33,17 @@ run_case tapset scripts/pyscope-run -p "$A" -- -I tapsets -e '
 }
 kill "$A"
 
+# installed CASE TOOL ARGS...: run_case with the installed tool ($INST:
+# make install PREFIX=$INST on the host), found on PATH through its link,
+# from another directory: what a user of an installed pyscope runs
+installed() {
+    c=$1; shift
+    ( cd /tmp && PATH=$INST/bin:$PATH && export PATH && run_case "$c" "$@" )
+}
+
 # C: 50 threads, two of them busy
 start_service C --busy-threads 1 --idle-threads 48
-run_case threads scripts/cpu-sample.sh -p "$SVC_PID" -d 3 -o "$O/threads/p"
+installed threads pyscope-cpu-sample -p "$SVC_PID" -d 3 -o "$O/threads/p"
 ls /proc/"$SVC_PID"/task | wc -l > "$O/threads/nthreads"
 kill "$SVC_PID"
 
@@ -61,8 +69,10 @@ fi
 # start-up would be CPU time during the run)
 SVC_SCRIPT=-c start_service D 'import time; print("ready", flush=True); time.sleep(600)'
 D=$SVC_PID
-run_case idle scripts/cpu-sample.sh -p "$D" -d 2 -o "$O/idle/p"
+installed idle pyscope-cpu-sample -p "$D" -d 2 -o "$O/idle/p"
 kill "$D"
+# what those runs wrote into the installed tree (nothing, it should be)
+find "$INST" -newer "$INST/lib/pyscope/INSTALLED" > "$O/installed.written"
 
 # E: killed during the watch, once a snapshot has counted its allocations
 # (not when the module is loaded: its probes may still be registering)
