@@ -171,12 +171,12 @@ install: all
 	install -m 644 $(PYEXT) $(PYEXT_DIR)/pyscope/__init__.py $(INSTALL_LIB)/build/py/pyscope/
 	install -m 644 runtime/offsets/keys.tsv $(INSTALL_LIB)/runtime/offsets/
 	install -m 644 runtime/offsets/tables/*.tsv $(INSTALL_LIB)/runtime/offsets/tables/
-	printf '%s\n' "pyscope, installed by make install (PREFIX=$(PREFIX)); make uninstall removes it" \
-		> $(INSTALL_LIB)/INSTALLED
 	for t in $(INSTALL_TOOLS); do \
 		ln -sfn ../lib/pyscope/scripts/$$t.sh $(INSTALL_BIN)/pyscope-$$t || exit 1; \
 	done
 	ln -sfn ../lib/pyscope/scripts/pyscope-run $(INSTALL_BIN)/pyscope-run
+	printf '%s\n' "pyscope, installed by make install (PREFIX=$(PREFIX)); make uninstall removes it" \
+		> $(INSTALL_LIB)/INSTALLED
 
 # Removes what make install put there (the tree only if it is one).
 uninstall:
