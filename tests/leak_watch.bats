@@ -134,21 +134,21 @@ line_of() { grep -n "$1" "$ROOT/examples/leak_demo.py" | head -n 1 | cut -d: -f1
 
 @test "--min-age: blocks younger than the age are not counted yet" {
     # the same stream, but the tracer counts only blocks alive >= 30 s:
-    # the run lasts 20 s, so nothing qualifies; the leak lines are absent
+    # the run lasts 6 s, so nothing qualifies; the leak lines are absent
     p="$BATS_TEST_TMPDIR/age"
-    run LW -c "$(DEMO_CMD 60)" -d 12 --min-age 30 --group-by line -o "$p"
+    run LW -c "$(DEMO_CMD 60)" -d 6 --min-age 30 --group-by line -o "$p"
     [ "$status" -eq 0 ]
     grep -q 'min-age 30.0 s' "$p.txt"
     ! grep -q "leak_demo.py:$(line_of '# LEAK: C extension')\$" "$p.txt" || false
     # and with a short min-age they are there
-    run LW -c "$(DEMO_CMD 60)" -d 14 --min-age 2 --group-by line -o "$p"
+    run LW -c "$(DEMO_CMD 60)" -d 10 --min-age 2 --group-by line -o "$p"
     [ "$status" -eq 0 ]
     grep -q "leak_demo.py:$(line_of '# LEAK: C extension')\$" "$p.txt"
 }
 
 @test "steady churn: no group grows (no false positive)" {
     p="$BATS_TEST_TMPDIR/churn"
-    run LW -c "$PY $ROOT/examples/alloc_churn.py --seconds 40" -d 30 --group-by line --top 30 -o "$p"
+    run LW -c "$PY $ROOT/examples/alloc_churn.py --seconds 30" -d 18 --group-by line --top 30 -o "$p"
     echo "$output" | sed -n '/^Top groups by growth/,/^$/p'
     [ "$status" -eq 0 ]
     # Each group of the churning file, from 3 s after it first holds
