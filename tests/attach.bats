@@ -196,10 +196,6 @@ show() { cat "$BATS_FILE_TMPDIR/scenario.log"; echo "--- $1:"; cat "$O/$1/out" 2
         grep -q "examples/service.py:$(line_of $SVC '# LEAK')\$"
 }
 
-# The attach itself runs a few milliseconds in the target (SystemTap's task
-# finder wakes it to report its threads and mappings: measured 3.8 ms of
-# CPU and 2 context switches on a process asleep in time.sleep), so a
-# sample or two can land there.  Either way the user is told it was idle.
 # The threads and idle cases ran pyscope as `make install` puts it: the
 # checks here are of the installed tree itself.
 @test "attach with an installed pyscope (make install): links on PATH, a tree that names no checkout and is not written; make uninstall" {
@@ -225,6 +221,10 @@ show() { cat "$BATS_FILE_TMPDIR/scenario.log"; echo "--- $1:"; cat "$O/$1/out" 2
     [ -z "$(find "$INST" ! -type d)" ]
 }
 
+# The attach itself runs a few milliseconds in the target (SystemTap's task
+# finder wakes it to report its threads and mappings: measured 3.8 ms of
+# CPU and 2 context switches on a process asleep in time.sleep), so a
+# sample or two can land there.  Either way the user is told it was idle.
 @test "attach to an idle process: one line saying so, nothing written" {
     show idle
     # besides the notes saying what runs (interpreter, sampling), one line

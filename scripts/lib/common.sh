@@ -13,7 +13,6 @@
 #   pyscope_guest_kernel     release of the kernel the guest boots
 #   pyscope_stap_runtime K   runtime directory for `stap -R`, fixed for K if
 #                            SystemTap's own runtime does not fit that kernel
-
 #   pyscope_make_all         build what the tools need (a checkout), or
 #                            check it is there (an installed tree)
 

@@ -34,7 +34,7 @@ pid=${2:-}
 offsets=$PYSCOPE_BUILD/pyscope-offsets
 [ -x "$offsets" ] || pyscope_die "$offsets is missing (run make)"
 tables=${PYSCOPE_TABLES:-$PYSCOPE_ROOT/runtime/offsets/tables}
-: "${PYSCOPE_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/pyscope}"
+# (PYSCOPE_CACHE: common.sh)
 dir=${PYSCOPE_OFFSETS_DIR:-$PYSCOPE_CACHE/offsets}
 
 case "$elf" in

@@ -40,7 +40,7 @@
 # _pyscope_arg_enc (backslash and newline), so a -e script with newlines
 # survives; pyscope_args_set decodes them back into "$@".
 
-: "${PYSCOPE_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/pyscope}"
+# (PYSCOPE_CACHE: common.sh)
 
 _pyscope_nl='
 '
