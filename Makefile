@@ -30,7 +30,8 @@ PRELOAD := $(BUILD)/libpyscope-alloc.so
 PRELOAD_SHARED := sampler.c liveset.c pymem_hooks.c
 PRELOAD_SRC := runtime/preload/preload.c \
 	$(addprefix runtime/pyscope/,$(PRELOAD_SHARED))
-PRELOAD_HDR := $(addprefix runtime/pyscope/,sampler.h liveset.h pymem_hooks.h)
+PRELOAD_HDR := $(addprefix runtime/pyscope/,sampler.h liveset.h pymem_hooks.h \
+	pyscope_shared.h)
 
 REPORT_SRC := $(wildcard runtime/report/*.c)
 REPORT_HDR := $(wildcard runtime/report/*.h)
@@ -43,7 +44,7 @@ EXAMPLE_EXT_SRC := $(wildcard examples/ext/*.c) examples/ext/setup.py
 EXAMPLE_EXT_STAMP := $(EXAMPLE_EXT_DIR)/.built
 
 all: $(BUILD)/pyscope-report $(BUILD)/pyscope-leak $(PYEXT) $(PRELOAD) tapsets/pyscope_runtime.stpm \
-	tapsets/pyscope_layout.stpm $(EXAMPLE_EXT_STAMP)
+	tapsets/pyscope_layout.stpm tapsets/pyscope_shared.stpm $(EXAMPLE_EXT_STAMP)
 
 # The scope-painting extension, with its DWARF (the tapsets read its label
 # table through it).  PYTHONPATH=build/py makes `import pyscope` find it.
@@ -77,10 +78,15 @@ $(EXAMPLE_EXT_STAMP): $(EXAMPLE_EXT_SRC)
 tapsets/pyscope_runtime.stpm: $(PYEXT) $(PRELOAD) Makefile
 	scripts/lib/runtime-stpm.sh $(abspath $(PYEXT)) $(abspath $(PRELOAD)) > $@.tmp && mv $@.tmp $@
 
+# The constants the C runtime and the tapsets share, as tapset macros.
+tapsets/pyscope_shared.stpm: runtime/pyscope/pyscope_shared.h scripts/lib/shared-stpm.sh
+	scripts/lib/shared-stpm.sh runtime/pyscope/pyscope_shared.h > $@.tmp && mv $@.tmp $@
+
 # The CPython layout the tapsets read by default: Debian's python3.11
 # (tools targeting another interpreter write a private one).
 tapsets/pyscope_layout.stpm: $(BUILD)/pyscope-offsets scripts/lib/layout-stpm.sh \
-		runtime/offsets/keys.tsv $(wildcard runtime/offsets/tables/*.tsv)
+		runtime/offsets/keys.tsv runtime/offsets/glibc.tsv \
+		$(wildcard runtime/offsets/tables/*.tsv)
 	PYSCOPE_QUIET=1 scripts/lib/layout-stpm.sh $(PYTHON) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/pyscope-report: runtime/report/main.c $(REPORT_LIB_SRC) $(REPORT_HDR)
@@ -132,14 +138,15 @@ bench-cpu: all
 	bench/cpu-bench.sh $(BENCH_CPU_ARGS)
 
 clean:
-	rm -rf $(BUILD) tapsets/pyscope_runtime.stpm tapsets/pyscope_layout.stpm
+	rm -rf $(BUILD) tapsets/pyscope_runtime.stpm tapsets/pyscope_layout.stpm \
+		tapsets/pyscope_shared.stpm
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the tools, ready to run and
 # never building, in $(PREFIX)/lib/pyscope (a tree laid out like the
 # checkout: scripts/, tapsets/, the build products in build/, the offset
 # tables; its INSTALLED file marks it), and on PATH through links:
-# pyscope-cpu-sample, pyscope-leak-watch, pyscope-refcount-watch and
-# pyscope-run.  Nothing installed names the checkout: the tapsets' runtime
+# pyscope (the front command), pyscope-cpu-sample, pyscope-leak-watch,
+# pyscope-refcount-watch and pyscope-run.  Nothing installed names the checkout: the tapsets' runtime
 # macros name the installed runtime.  Own scripts use the tapsets with
 # `stap -I $(PREFIX)/lib/pyscope/tapsets`.  What the tools keep between
 # runs goes to ~/.cache/pyscope (PYSCOPE_CACHE), never into the tree.
@@ -150,7 +157,8 @@ INSTALL_LIB := $(DESTDIR)$(PYSCOPE_LIB)
 INSTALL_BIN := $(DESTDIR)$(PREFIX)/bin
 INSTALL_TOOLS := cpu-sample leak-watch refcount-watch
 INSTALL_SCRIPTS := $(foreach t,$(INSTALL_TOOLS),scripts/$(t).sh scripts/$(t).stp \
-	scripts/$(t)_example.txt) scripts/pyscope-run
+	scripts/$(t)_example.txt) scripts/pyscope-run scripts/pyscope
+INSTALL_EXECUTABLES := $(filter %.sh scripts/pyscope-run scripts/pyscope,$(INSTALL_SCRIPTS))
 INSTALL_SCRIPT_LIB := $(filter-out %/stap-4.8-fixes,$(wildcard scripts/lib/*))
 
 install: all
@@ -158,29 +166,32 @@ install: all
 	rm -rf $(INSTALL_LIB)
 	install -d $(INSTALL_LIB)/scripts/lib/stap-4.8-fixes $(INSTALL_LIB)/tapsets \
 		$(INSTALL_LIB)/build/py/pyscope $(INSTALL_LIB)/runtime/offsets/tables $(INSTALL_BIN)
-	install -m 755 $(filter %.sh scripts/pyscope-run,$(INSTALL_SCRIPTS)) $(INSTALL_LIB)/scripts/
-	install -m 644 $(filter-out %.sh scripts/pyscope-run,$(INSTALL_SCRIPTS)) $(INSTALL_LIB)/scripts/
+	install -m 755 $(INSTALL_EXECUTABLES) $(INSTALL_LIB)/scripts/
+	install -m 644 $(filter-out $(INSTALL_EXECUTABLES),$(INSTALL_SCRIPTS)) $(INSTALL_LIB)/scripts/
 	install -m 755 $(INSTALL_SCRIPT_LIB) $(INSTALL_LIB)/scripts/lib/
 	install -m 644 scripts/lib/stap-4.8-fixes/*.patch $(INSTALL_LIB)/scripts/lib/stap-4.8-fixes/
-	install -m 644 tapsets/*.stp tapsets/pyscope.stpm tapsets/pyscope_layout.stpm $(INSTALL_LIB)/tapsets/
+	install -m 644 tapsets/*.stp tapsets/pyscope.stpm tapsets/pyscope_layout.stpm \
+		tapsets/pyscope_shared.stpm $(INSTALL_LIB)/tapsets/
 	scripts/lib/runtime-stpm.sh $(PYSCOPE_LIB)/build/py/pyscope/$(notdir $(PYEXT)) \
 		$(PYSCOPE_LIB)/build/$(notdir $(PRELOAD)) > $(INSTALL_LIB)/tapsets/pyscope_runtime.stpm
 	install -m 755 $(BUILD)/pyscope-report $(BUILD)/pyscope-leak $(BUILD)/pyscope-offsets \
 		$(INSTALL_LIB)/build/
 	install -m 644 $(PRELOAD) $(INSTALL_LIB)/build/
 	install -m 644 $(PYEXT) $(PYEXT_DIR)/pyscope/__init__.py $(INSTALL_LIB)/build/py/pyscope/
-	install -m 644 runtime/offsets/keys.tsv $(INSTALL_LIB)/runtime/offsets/
+	install -m 644 runtime/offsets/keys.tsv runtime/offsets/glibc.tsv \
+		$(INSTALL_LIB)/runtime/offsets/
 	install -m 644 runtime/offsets/tables/*.tsv $(INSTALL_LIB)/runtime/offsets/tables/
 	for t in $(INSTALL_TOOLS); do \
 		ln -sfn ../lib/pyscope/scripts/$$t.sh $(INSTALL_BIN)/pyscope-$$t || exit 1; \
 	done
 	ln -sfn ../lib/pyscope/scripts/pyscope-run $(INSTALL_BIN)/pyscope-run
+	ln -sfn ../lib/pyscope/scripts/pyscope $(INSTALL_BIN)/pyscope
 	printf '%s\n' "pyscope, installed by make install (PREFIX=$(PREFIX)); make uninstall removes it" \
 		> $(INSTALL_LIB)/INSTALLED
 
 # Removes what make install put there (the tree only if it is one).
 uninstall:
-	for t in $(addprefix pyscope-,$(INSTALL_TOOLS)) pyscope-run; do \
+	for t in $(addprefix pyscope-,$(INSTALL_TOOLS)) pyscope-run pyscope; do \
 		case "$$(readlink $(INSTALL_BIN)/$$t)" in ../lib/pyscope/scripts/*) rm -f $(INSTALL_BIN)/$$t ;; esac; \
 	done
 	if [ -f $(INSTALL_LIB)/INSTALLED ]; then rm -rf $(INSTALL_LIB); fi

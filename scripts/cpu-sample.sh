@@ -4,11 +4,12 @@
 PYSCOPE_PROG=cpu-sample
 . "$(dirname -- "$(readlink -f -- "$0")")/lib/common.sh"
 . "$PYSCOPE_ROOT/scripts/lib/target.sh"
+. "$PYSCOPE_ROOT/scripts/lib/cli.sh"
 
 usage() {
     cat <<'EOF'
-usage: cpu-sample.sh (-p PID | -c CMD) [-F HZ] [-d SECONDS] [-o PREFIX]
-                     [--mode merged|python|native] [--labels off|split|join]
+usage: cpu-sample.sh (-p PID | PID | -c CMD) [-F HZ] [-d SECONDS] [-o PREFIX]
+                     [--stack merged|python|native] [--labels off|split|join]
                      [--children] [--top N] [--no-threads] [--vm | --host] [-v]
 
 Sample where a Python process (any CPython 3.8-3.14, read from the binary)
@@ -22,17 +23,20 @@ write:
 A summary of the top functions (self and total %) goes to stdout; how many
 samples were taken, lost or failed goes to stderr.
 
-  -p PID          profile a running process (needs a kernel that loads
-                  modules: a QEMU guest cannot see host processes)
-  -c CMD          start CMD and profile it until it exits (its own output
+  -p, --pid PID   profile a running process (a bare PID too; needs a kernel
+                  that loads modules: a QEMU guest cannot see host processes)
+  -c, --cmd CMD   start CMD and profile it until it exits (its own output
                   goes to stdout and stderr, as without the tool)
-  -F HZ           samples per second per CPU (default 99)
-  -d SECONDS      stop after SECONDS (default: when CMD exits, or Ctrl-C;
+  -F, --rate HZ   samples per second per CPU, 1..10000 (default 99)
+  -d, --duration SECONDS
+                  stop after SECONDS (default: when CMD exits, or Ctrl-C;
                   an interrupted run still writes everything)
-  -o PREFIX       output prefix (default: cpu-profile)
-  --mode M        merged (default): C and Python frames interleaved;
+  -o, --output PREFIX
+                  output prefix (default: cpu-profile)
+  --stack S       merged (default): C and Python frames interleaved;
                   python: Python frames only (no native unwinding at all:
-                  the cheapest samples); native: C frames only
+                  the cheapest samples); native: C frames only (--mode S,
+                  its former name, still works)
   --labels L      frame labels painted with pyscope's runtime
                   (runtime/pyscope): off (default); split: a painted frame's
                   label becomes a frame of its own, so the same code under
@@ -40,65 +44,47 @@ samples were taken, lost or failed goes to stderr.
                   of each label (the painted frame and all it called), to
                   stdout and PREFIX.labels.csv
   --children      sample the target's child processes too (with -c)
-  --top N         rows in the summary (default 15, 0 for none)
+  --top N         rows in the summary, 0..1000 (default 15, 0 for none)
   --no-threads    do not put each thread under its own root frame
   --vm, --host    force the QEMU guest or the host kernel (default: host
                   if it can load modules, else the guest)
-  -v              say how long each step took: the module (compiled, or
+  -v, --verbose   say how long each step took: the module (compiled, or
                   from pyscope's module cache) and the first sample
   -h, --help      this help
 
-Attaching (-p) to a process that runs on no CPU during the run gives one
-line saying so and writes nothing.  The files are written at the end, all
-of them complete, also when the run is cut short (-d, Ctrl-C, the target
-exiting); a run that fails leaves none behind.
+Long options take their value as the next word or after '=' (--rate=999);
+short ones also attached (-F999).  Attaching (-p) to a process that runs
+on no CPU during the run gives one line saying so and writes nothing.  The
+files are written at the end, all of them complete, also when the run is
+cut short (-d, Ctrl-C, the target exiting); a run that fails leaves none
+behind.
 
 examples:
   cpu-sample.sh -c '/usr/bin/python3.11 examples/busy.py 3' -o busy
-  cpu-sample.sh -p 1234 -d 30 -F 199 --mode python -o service
+  cpu-sample.sh -p 1234 -d 30 -F 199 --stack python -o service
+  cpu-sample.sh --pid=1234 --duration=10 --labels=join --output=/tmp/req
 EOF
 }
 
-pid="" cmd="" hz=99 secs=0 prefix=cpu-profile mode=merged top=15 threads=""
-labels=off children=0 verbose=0
-runner_mode=""
+hz=99 prefix=cpu-profile mode=merged top=15 threads="" labels=off children=0
+PYSCOPE_CLI_VALUES="-F --stack --mode --labels --top"
+PYSCOPE_CLI_FLAGS="--children --no-threads"
+tool_option() {
+    case "$1" in
+        --stack|--mode) mode=$2 ;;
+        --labels) labels=$2 ;;
+        --top) top=$2 ;;
+        --children) children=1 ;;
+        --no-threads) threads=--no-threads ;;
+    esac
+}
 PYSCOPE_T0=${PYSCOPE_T0:-$(pyscope_now_ms)}
 export PYSCOPE_T0
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -p) [ $# -ge 2 ] || pyscope_die "-p needs a PID"; pid=$2; shift 2 ;;
-        -c) [ $# -ge 2 ] || pyscope_die "-c needs a command"; cmd=$2; shift 2 ;;
-        -F) [ $# -ge 2 ] || pyscope_die "-F needs a rate"; hz=$2; shift 2 ;;
-        -d) [ $# -ge 2 ] || pyscope_die "-d needs seconds"; secs=$2; shift 2 ;;
-        -o) [ $# -ge 2 ] || pyscope_die "-o needs a prefix"; prefix=$2; shift 2 ;;
-        --mode) [ $# -ge 2 ] || pyscope_die "--mode needs a value"; mode=$2; shift 2 ;;
-        --mode=*) mode=${1#--mode=}; shift ;;
-        --labels) [ $# -ge 2 ] || pyscope_die "--labels needs a value"; labels=$2; shift 2 ;;
-        --labels=*) labels=${1#--labels=}; shift ;;
-        --children) children=1; shift ;;
-        --top) [ $# -ge 2 ] || pyscope_die "--top needs a number"; top=$2; shift 2 ;;
-        --no-threads) threads=--no-threads; shift ;;
-        --vm) runner_mode=--vm; shift ;;
-        --host) runner_mode=--host; shift ;;
-        -v) verbose=1; PYSCOPE_VERBOSE=1; export PYSCOPE_VERBOSE; shift ;;
-        -h|--help) usage; exit 0 ;;
-        *) pyscope_die "unknown argument '$1' (try -h)" ;;
-    esac
-done
-
-[ -n "$pid$cmd" ] || pyscope_die "give -p PID or -c CMD (try -h)"
-[ -z "$pid" ] || [ -z "$cmd" ] || pyscope_die "give -p PID or -c CMD, not both"
-# attaching loads a kernel module into this kernel: root, before anything
-[ -z "$pid" ] || [ "$(id -u)" = 0 ] ||
-    pyscope_die "attaching to PID $pid needs root (SystemTap loads a kernel module)"
-case "$hz" in *[!0-9]*|"") pyscope_die "-F needs a whole number of Hz, got '$hz'" ;; esac
-[ "$hz" -ge 1 ] && [ "$hz" -le 10000 ] || pyscope_die "-F must be 1..10000 Hz, got $hz"
-case "$secs" in *[!0-9]*|"") pyscope_die "-d needs whole seconds, got '$secs'" ;; esac
-case "$mode" in merged|python|native) ;; *) pyscope_die "--mode must be merged, python or native, got '$mode'" ;; esac
+pyscope_cli_parse "$@"
+pyscope_cli_check
+case "$mode" in merged|python|native) ;; *) pyscope_die "--stack must be merged, python or native, got '$mode'" ;; esac
 case "$labels" in off|split|join) ;; *) pyscope_die "--labels must be off, split or join, got '$labels'" ;; esac
-case "$top" in *[!0-9]*|"") pyscope_die "--top needs a number, got '$top'" ;; esac
-outdir=$(dirname -- "$prefix")
-[ -d "$outdir" ] && [ -w "$outdir" ] || pyscope_die "cannot write into $outdir"
+pyscope_cli_number top --top 0 1000
 
 # The report tool, the runtime and its tapset macro files (quick when built).
 report=$PYSCOPE_BUILD/pyscope-report
@@ -112,8 +98,7 @@ pyscope_step "target checked, layout read"
 # stap arguments: tapsets, unwind data for the target, transport buffer.
 # User input reaches stap only as separate argv words, never inside script text.
 work=$PYSCOPE_TMP
-pyscope_stap_tapset_args > "$work/args"
-pyscope_stap_target_args >> "$work/args"
+pyscope_stap_args_file "$work/args"
 set -- -s 32
 while IFS= read -r a; do set -- "$@" "$a"; done < "$work/args"
 period=$((1000000000 / hz))
@@ -133,28 +118,16 @@ raw=$work/raw
 
 pyscope_note "sampling ${cmd:+"'$cmd' "}${pid:+PID $pid }at $hz Hz$( [ "$secs" -gt 0 ] && printf ' for %ss' "$secs"), writing $prefix.{folded,svg,raw}"
 [ -z "$pid" ] || ticks0=$(pyscope_cpu_ticks "$pid")
-(
-    # progress every 10 s
-    # (the sleep keeps no copy of our output: killing this loop must
-    # close it at once, or a reader of the output waits for the sleep)
-    while sleep 10 < /dev/null > /dev/null 2>&1; do
-        if [ -s "$raw" ]; then
-            pyscope_note "$(grep -c '^S' "$raw") samples so far"
-        else
-            pyscope_note "starting the probes"
-        fi
-    done
-) &
-progress=$!
-PYSCOPE_HELPERS="$progress"
+# progress every 10 s
+# shellcheck disable=SC2016
+pyscope_progress 'if [ -s "$raw" ]; then echo "$(grep -c "^S" "$raw") samples so far"; else echo "starting the probes"; fi'
 pyscope_run_target --data "$raw" "$work/err" "$@"
 rc=$PYSCOPE_RC
-kill "$progress" 2>/dev/null
+pyscope_progress_stop
 [ -z "$pid" ] || ticks1=$(pyscope_cpu_ticks "$pid")
 
 # a target gone before the probes started: that one line, nothing else
-[ -z "$pid" ] || ! grep -q 'exited before the probes could start' "$work/err" ||
-    pyscope_die "PID $pid exited before the probes could start; nothing written"
+pyscope_target_gone "$work/err"
 pyscope_show_stap_errors "$work/err"
 if [ "$verbose" = 1 ]; then
     # when the probes started and the first sample came (the end probe's
@@ -166,9 +139,9 @@ if [ "$verbose" = 1 ]; then
 fi
 
 # Samples the kernel side could not deliver or had to skip.
-lost=$(sed -n -e 's/.*There were \([0-9]*\) transport failures.*/\1/p' \
-    -e 's/.*skipped probes: \([0-9]*\).*/\1/p' "$work/err" | awk '{s += $1} END {print s + 0}')
-printf 'X\tlost\t%s\n' "$lost" >> "$raw"
+# shellcheck disable=SC2046
+set -- $(pyscope_run_counts "$work/err")
+printf 'X\tlost\t%s\n' "$(($1 + $2))" >> "$raw"
 
 if grep -q 'probe overhead.*exceeded threshold' "$work/err"; then
     pyscope_note "stopped early: sampling took more than half a CPU (SystemTap's overload guard); try a lower -F"

@@ -4,10 +4,11 @@
 PYSCOPE_PROG=leak-watch
 . "$(dirname -- "$(readlink -f -- "$0")")/lib/common.sh"
 . "$PYSCOPE_ROOT/scripts/lib/target.sh"
+. "$PYSCOPE_ROOT/scripts/lib/cli.sh"
 
 usage() {
     cat <<'EOF'
-usage: leak-watch.sh (-p PID | -c CMD | PID) [-d SECONDS] [-i INTERVAL]
+usage: leak-watch.sh (-p PID | PID | -c CMD) [-d SECONDS] [-i INTERVAL]
                      [--domain py|raw|libc|all] [--group-by stack|line|file|label]
                      [--include GLOB] [--exclude GLOB] [--min-age SECONDS]
                      [-o PREFIX] [--top N] [--max-live N] [--vm | --host]
@@ -31,10 +32,13 @@ its interpreter, else the state at the end of the watch; the report says
 which.  The files are written at the end, all of them complete, also when
 the watch is cut short; a watch that fails leaves none behind.
 
-  -p PID          watch a running process (needs a kernel that loads modules)
-  -c CMD          start CMD and watch it until it exits
-  -d SECONDS      stop after SECONDS (default: when CMD exits, or Ctrl-C)
-  -i SECONDS      snapshot interval (default 1)
+  -p, --pid PID   watch a running process (a bare PID too; needs a kernel
+                  that loads modules)
+  -c, --cmd CMD   start CMD and watch it until it exits
+  -d, --duration SECONDS
+                  stop after SECONDS (default: when CMD exits, or Ctrl-C)
+  -i, --interval SECONDS
+                  snapshot interval, 1..3600 (default 1)
   --domain D      py: CPython's object and mem allocators; raw: PyMem_Raw*;
                   libc: malloc and friends; all (default)
   --group-by K    stack (default: the whole merged C+Python stack), line
@@ -45,8 +49,10 @@ the watch is cut short; a watch that fails leaves none behind.
   --exclude GLOB  leave out stacks with a frame matching GLOB; repeatable
   --min-age S     count only blocks alive for at least S seconds (rounded
                   up to whole intervals)
-  -o PREFIX       output prefix (default: leak-watch)
-  --top N         groups in the report, the CSV and the plot (default 10)
+  -o, --output PREFIX
+                  output prefix (default: leak-watch)
+  --top N         groups in the report, the CSV and the plot, 1..1000
+                  (default 10)
   --max-live N    live blocks tracked at most (default 262144); beyond it
                   allocations are counted as dropped and totals are lower
                   bounds (the report says so)
@@ -61,9 +67,14 @@ the watch is cut short; a watch that fails leaves none behind.
   --sample-mean B sampled mode with -c: one sample per B bytes allocated,
                   on average (default 524288)
   --vm, --host    force the QEMU guest or the host kernel
-  -v              say how long each step took: the module (compiled, or
+  -v, --verbose   say how long each step took: the module (compiled, or
                   from pyscope's module cache) and the start of the probes
   -h, --help      this help
+
+Long options take their value as the next word or after '=' (--top=20);
+short ones also attached (-i5).  PYSCOPE_ALLOC_SAMPLE=BYTES in a sampled
+target's environment sets its mean (0: off); PYSCOPE_ALLOC_SEED=N makes its
+samples repeat from run to run.
 
 What trace mode sees: every call of CPython's public allocation functions
 and of libc's malloc family.  CPython builds with PGO+LTO (Debian's)
@@ -79,66 +90,50 @@ examples:
   leak-watch.sh -c 'python3.11 app.py' -d 60 --group-by line -o app
   leak-watch.sh -p 1234 --include '*/myapp/*' --min-age 30 -i 10
   leak-watch.sh -c 'python3.11 server.py' --mode sampled -d 600 -i 30
+  leak-watch.sh --pid=1234 --duration=60 --group-by=file --output=/tmp/svc
 EOF
 }
 
-pid="" cmd="" secs=0 interval=1 domain=all group=stack prefix=leak-watch
-minage=0 top=10 maxlive=262144 runner_mode="" mode=auto mean=524288 verbose=0
+interval=1 domain=all group=stack prefix=leak-watch minage=0 top=10
+maxlive=262144 mode=auto mean=524288
+PYSCOPE_CLI_VALUES="-i --domain --group-by --include --exclude --min-age --top --max-live --mode --sample-mean"
+PYSCOPE_CLI_FLAGS=""
+PYSCOPE_CLI_ALIASES="--interval=-i"
 PYSCOPE_T0=${PYSCOPE_T0:-$(pyscope_now_ms)}
 export PYSCOPE_T0
 pyscope_tmp_init
 work=$PYSCOPE_TMP
 globs=$work/globs
 : > "$globs"
-while [ $# -gt 0 ]; do
+tool_option() {
     case "$1" in
-        -p) [ $# -ge 2 ] || pyscope_die "-p needs a PID"; pid=$2; shift 2 ;;
-        -c) [ $# -ge 2 ] || pyscope_die "-c needs a command"; cmd=$2; shift 2 ;;
-        -d) [ $# -ge 2 ] || pyscope_die "-d needs seconds"; secs=$2; shift 2 ;;
-        -i) [ $# -ge 2 ] || pyscope_die "-i needs seconds"; interval=$2; shift 2 ;;
-        -o) [ $# -ge 2 ] || pyscope_die "-o needs a prefix"; prefix=$2; shift 2 ;;
-        --domain) [ $# -ge 2 ] || pyscope_die "--domain needs a value"; domain=$2; shift 2 ;;
-        --group-by) [ $# -ge 2 ] || pyscope_die "--group-by needs a value"; group=$2; shift 2 ;;
+        -i) interval=$2 ;;
+        --domain) domain=$2 ;;
+        --group-by) group=$2 ;;
         --include|--exclude)
-            [ $# -ge 2 ] || pyscope_die "$1 needs a glob"
             case "$2" in *'
 '*) pyscope_die "$1: a glob cannot contain a newline" ;; esac
-            printf '%s\n%s\n' "$1" "$2" >> "$globs"; shift 2 ;;
-        --min-age) [ $# -ge 2 ] || pyscope_die "--min-age needs seconds"; minage=$2; shift 2 ;;
-        --top) [ $# -ge 2 ] || pyscope_die "--top needs a number"; top=$2; shift 2 ;;
-        --max-live) [ $# -ge 2 ] || pyscope_die "--max-live needs a number"; maxlive=$2; shift 2 ;;
-        --mode) [ $# -ge 2 ] || pyscope_die "--mode needs a value"; mode=$2; shift 2 ;;
-        --sample-mean) [ $# -ge 2 ] || pyscope_die "--sample-mean needs bytes"; mean=$2; shift 2 ;;
-        --vm) runner_mode=--vm; shift ;;
-        --host) runner_mode=--host; shift ;;
-        -v) verbose=1; PYSCOPE_VERBOSE=1; export PYSCOPE_VERBOSE; shift ;;
-        -h|--help) usage; exit 0 ;;
-        -*) pyscope_die "unknown option '$1' (try -h)" ;;
-        *) [ -z "$pid" ] || pyscope_die "unexpected argument '$1' (try -h)"
-           pid=$1; shift ;;
+            printf '%s\n%s\n' "$1" "$2" >> "$globs" ;;
+        --min-age) minage=$2 ;;
+        --top) top=$2 ;;
+        --max-live) maxlive=$2 ;;
+        --mode) mode=$2 ;;
+        --sample-mean) mean=$2 ;;
     esac
-done
-
-[ -n "$pid$cmd" ] || pyscope_die "give a PID, -p PID or -c CMD (try -h)"
-[ -z "$pid" ] || [ -z "$cmd" ] || pyscope_die "give -p PID or -c CMD, not both"
-# attaching loads a kernel module into this kernel: root, before anything
-[ -z "$pid" ] || [ "$(id -u)" = 0 ] ||
-    pyscope_die "attaching to PID $pid needs root (SystemTap loads a kernel module)"
-whole() { case "$2" in *[!0-9]*|"") pyscope_die "$1 needs a whole number, got '$2'" ;; esac; }
-whole -d "$secs"; whole -i "$interval"; whole --min-age "$minage"
-whole --top "$top"; whole --max-live "$maxlive"; whole --sample-mean "$mean"
+}
+pyscope_cli_parse "$@"
+pyscope_cli_check
+pyscope_cli_number interval -i 1 3600
+pyscope_cli_number minage --min-age 0 31536000
+pyscope_cli_number top --top 1 1000
+pyscope_cli_number maxlive --max-live 1000 4000000
+pyscope_cli_number mean --sample-mean 1024 1073741824
 case "$mode" in auto|trace|sampled) ;; *) pyscope_die "--mode must be auto, trace or sampled, got '$mode'" ;; esac
-[ "$mean" -ge 1024 ] && [ "$mean" -le 1073741824 ] || pyscope_die "--sample-mean must be 1024..1073741824 bytes"
-[ "$interval" -ge 1 ] && [ "$interval" -le 3600 ] || pyscope_die "-i must be 1..3600 seconds"
-[ "$top" -ge 1 ] && [ "$top" -le 100 ] || pyscope_die "--top must be 1..100"
-[ "$maxlive" -ge 1000 ] && [ "$maxlive" -le 4000000 ] || pyscope_die "--max-live must be 1000..4000000"
 case "$domain" in
     py) doms="1 0 0" ;; raw) doms="0 1 0" ;; libc) doms="0 0 1" ;; all) doms="1 1 1" ;;
     *) pyscope_die "--domain must be py, raw, libc or all, got '$domain'" ;;
 esac
 case "$group" in stack|line|file|label) ;; *) pyscope_die "--group-by must be stack, line, file or label, got '$group'" ;; esac
-outdir=$(dirname -- "$prefix")
-[ -d "$outdir" ] && [ -w "$outdir" ] || pyscope_die "cannot write into $outdir"
 
 leak=$PYSCOPE_BUILD/pyscope-leak
 preload=$PYSCOPE_BUILD/libpyscope-alloc.so
@@ -178,8 +173,7 @@ sampled=0
 
 # stap arguments; user input reaches stap only as separate argv words.
 errlog=$work/err
-pyscope_stap_tapset_args > "$work/args"
-pyscope_stap_target_args >> "$work/args"
+pyscope_stap_args_file "$work/args"
 set -- -s 256 -DMAXSTRINGLEN=1024 -DMAXTRYLOCK=1000000
 while IFS= read -r a; do set -- "$@" "$a"; done < "$work/args"
 [ "$sampled" = 0 ] || set -- "$@" -d "$preload"
@@ -237,12 +231,11 @@ pyscope_run_target --data "$raw" "$errlog" "$@"
 rc=$PYSCOPE_RC
 
 # a target gone before the probes started: that one line, nothing else
-[ -z "$pid" ] || ! grep -q 'exited before the probes could start' "$errlog" ||
-    pyscope_die "PID $pid exited before the probes could start; nothing written"
+pyscope_target_gone "$errlog"
 pyscope_show_stap_errors "$errlog"
-skipped=$(sed -n 's/.*skipped probes: \([0-9]*\).*/\1/p' "$errlog" | awk '{s += $1} END {print s + 0}')
-lost=$(sed -n 's/.*There were \([0-9]*\) transport failures.*/\1/p' "$errlog" | awk '{s += $1} END {print s + 0}')
-printf 'X\tskipped_probes\t%s\nX\ttransport_failures\t%s\n' "$skipped" "$lost" >> "$raw"
+# shellcheck disable=SC2046
+set -- $(pyscope_run_counts "$errlog")
+printf 'X\tskipped_probes\t%s\nX\ttransport_failures\t%s\n' "$1" "$2" >> "$raw"
 : > "$work/done"
 wait "$reader"
 lrc=$?

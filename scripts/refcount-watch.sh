@@ -5,12 +5,13 @@
 PYSCOPE_PROG=refcount-watch
 . "$(dirname -- "$(readlink -f -- "$0")")/lib/common.sh"
 . "$PYSCOPE_ROOT/scripts/lib/target.sh"
+. "$PYSCOPE_ROOT/scripts/lib/cli.sh"
 
 usage() {
     cat <<'EOF2'
-usage: refcount-watch.sh (-p PID | -c CMD) --watch FUNC [--watch FUNC...]
+usage: refcount-watch.sh (-p PID | PID | -c CMD) --watch FUNC [--watch FUNC...]
                          (--type NAME [--alloc-in FUNC] [--nth N] | --addr 0xADDR)
-                         [--module PATH] [-d SECONDS] [-o FILE] [--vm | --host]
+                         [--module PATH] [-d SECONDS] [-o PREFIX] [--vm | --host] [-v]
 
 Choose one object, then print every change of its reference count made
 while the watched C functions run, with the source line that made it and
@@ -19,11 +20,14 @@ The last block of stdout is the verdict: it starts with "verdict:", then
 the object, its refcount at the end, whether it was freed, and the lines
 whose increments no decrement in the watched functions paid back.
 
-  -p PID           watch a running process (needs a kernel that loads
-                   modules: a QEMU guest cannot see host processes)
-  -c CMD           start CMD and watch it until it exits
+  -p, --pid PID    watch a running process (a bare PID too; needs a kernel
+                   that loads modules: a QEMU guest cannot see host
+                   processes)
+  -c, --cmd CMD    start CMD and watch it until it exits
   --watch FUNC     a C function whose every line is watched (repeatable);
-                   it lives in --module, or in the interpreter
+                   it lives in --module, or in the interpreter; its name
+                   as in the source (list_append), or as the compiler
+                   named its copy (list_append.lto_priv.0)
   --module PATH    the shared object (an extension module) or executable
                    holding the watched C functions, built with -g; default:
                    the interpreter
@@ -34,11 +38,18 @@ whose increments no decrement in the watched functions paid back.
                    (qualified or bare name); default: anywhere
   --nth N          catch the Nth such object instead of the first
   --addr 0xADDR    watch the object at this address (with -p)
-  -d SECONDS       stop watching after SECONDS (default: when the object
+  -d, --duration SECONDS
+                   stop watching after SECONDS (default: when the object
                    is freed, the command exits, or Ctrl-C)
-  -o FILE          write the whole log to FILE; stdout gets the verdict
+  -o, --output PREFIX
+                   write the whole log to PREFIX.log; stdout gets the
+                   verdict (default: the whole log to stdout)
   --vm, --host     force the QEMU guest or the host kernel
+  -v, --verbose    say how long each step took
   -h, --help       this help
+
+Long options take their value as the next word or after '='
+(--watch=checksum).
 
 How lines are blamed: a change is seen at the next line's probe and
 belongs to the line that ran in between; the verdict pairs each decrement
@@ -52,49 +63,54 @@ examples:
   refcount-watch.sh -c '/usr/bin/python3.11 examples/refbug_demo.py' \
       --module build/ext/refbug.cpython-311-x86_64-linux-gnu.so \
       --type tuple --alloc-in checksum --watch checksum
-  refcount-watch.sh -p 1234 --addr 0x7f3a2c1b4e80 --watch list_append \
-      -d 60 -o watch.log
+  refcount-watch.sh -p 1234 --addr 0x7f3a2c1b4e80 --watch checksum \
+      --module build/ext/refbug.cpython-311-x86_64-linux-gnu.so -d 60 -o watch
 EOF2
 }
 
-pid="" cmd="" secs=0 out="" module="" type="" alloc_in="" nth=1 addr=""
-watches="" runner_mode=""
-while [ $# -gt 0 ]; do
+module="" type="" alloc_in="" nth=1 addr="" watches=""
+PYSCOPE_CLI_VALUES="--watch --module --type --alloc-in --nth --addr"
+PYSCOPE_CLI_FLAGS=""
+tool_option() {
     case "$1" in
-        -p) [ $# -ge 2 ] || pyscope_die "-p needs a PID"; pid=$2; shift 2 ;;
-        -c) [ $# -ge 2 ] || pyscope_die "-c needs a command"; cmd=$2; shift 2 ;;
-        -d) [ $# -ge 2 ] || pyscope_die "-d needs seconds"; secs=$2; shift 2 ;;
-        -o) [ $# -ge 2 ] || pyscope_die "-o needs a file"; out=$2; shift 2 ;;
-        --module) [ $# -ge 2 ] || pyscope_die "--module needs a path"; module=$2; shift 2 ;;
-        --type) [ $# -ge 2 ] || pyscope_die "--type needs a type name"; type=$2; shift 2 ;;
-        --alloc-in) [ $# -ge 2 ] || pyscope_die "--alloc-in needs a function"; alloc_in=$2; shift 2 ;;
-        --nth) [ $# -ge 2 ] || pyscope_die "--nth needs a number"; nth=$2; shift 2 ;;
-        --addr) [ $# -ge 2 ] || pyscope_die "--addr needs an address"; addr=$2; shift 2 ;;
-        --watch) [ $# -ge 2 ] || pyscope_die "--watch needs a function"
-                 watches="$watches $2"; shift 2 ;;
-        --vm) runner_mode=--vm; shift ;;
-        --host) runner_mode=--host; shift ;;
-        -h|--help) usage; exit 0 ;;
-        *) pyscope_die "unknown argument '$1' (try -h)" ;;
+        --watch) watches="$watches $2" ;;
+        --module) module=$2 ;;
+        --type) type=$2 ;;
+        --alloc-in) alloc_in=$2 ;;
+        --nth) nth=$2 ;;
+        --addr) addr=$2 ;;
     esac
-done
+}
+PYSCOPE_T0=${PYSCOPE_T0:-$(pyscope_now_ms)}
+export PYSCOPE_T0
+pyscope_cli_parse "$@"
+pyscope_cli_check
 
 is_c_name() {
     case "$1" in ""|[0-9]*|*[!A-Za-z0-9_]*) return 1 ;; esac
     return 0
 }
+# A watched function: a C name, or a compiler's name for its copy of one
+# (NAME.lto_priv.0, NAME.isra.0, NAME.constprop.0: the C name, dot, then
+# letters, digits, underscores and dots); watched by its C name, which
+# is what the DWARF calls it.
+watch_name() {
+    case "$1" in
+        *.*) is_c_name "${1%%.*}" || return 1
+             case "${1#*.}" in ""|*[!A-Za-z0-9_.]*|*..*|*.) return 1 ;; esac ;;
+        *) is_c_name "$1" || return 1 ;;
+    esac
+    printf '%s\n' "${1%%.*}"
+}
 
-[ -n "$pid$cmd" ] || pyscope_die "give -p PID or -c CMD (try -h)"
-[ -z "$pid" ] || [ -z "$cmd" ] || pyscope_die "give -p PID or -c CMD, not both"
-# attaching loads a kernel module into this kernel: root, before anything
-[ -z "$pid" ] || [ "$(id -u)" = 0 ] ||
-    pyscope_die "attaching to PID $pid needs root (SystemTap loads a kernel module)"
 [ -n "$watches" ] || pyscope_die "give at least one --watch FUNC (try -h)"
+cwatches=""
 for w in $watches; do
-    is_c_name "$w" || pyscope_die "--watch needs a C function name, got '$w'"
+    c=$(watch_name "$w") || pyscope_die "--watch needs a C function name, got '$w'"
+    cwatches="$cwatches $c"
 done
-case "$secs" in *[!0-9]*|"") pyscope_die "-d needs whole seconds, got '$secs'" ;; esac
-case "$nth" in *[!0-9]*|""|0) pyscope_die "--nth needs a number from 1, got '$nth'" ;; esac
+watches=$cwatches
+pyscope_cli_number nth --nth 1 1000000000
 if [ -n "$addr" ]; then
     [ -z "$type" ] || pyscope_die "give --type or --addr, not both"
     [ -z "$alloc_in" ] || pyscope_die "--alloc-in chooses among allocations; it does not go with --addr"
@@ -108,16 +124,14 @@ fi
 if [ -n "$alloc_in" ]; then
     case "$alloc_in" in [0-9.]*|*[!A-Za-z0-9_.]*|*..*|*.) pyscope_die "--alloc-in needs a function name, got '$alloc_in'" ;; esac
 fi
-if [ -n "$out" ]; then
-    outdir=$(dirname -- "$out")
-    [ -d "$outdir" ] && [ -w "$outdir" ] || pyscope_die "cannot write into $outdir"
-fi
 
 [ -n "$pid" ] || [ -z "$addr" ] ||
     pyscope_die "--addr needs -p PID: a command's objects have no address before it runs"
 pyscope_make_all
+pyscope_step "built"
 pyscope_tmp_init
 pyscope_check_target "$pid" "$cmd" "$runner_mode"
+pyscope_step "target checked, layout read"
 
 # The ELF file with the watched functions: it must have them, with DWARF.
 # Its path reaches stap as an argument (data), but the guest copies probed
@@ -187,46 +201,36 @@ for w in $watches; do
     n=$((n + 2))
 done
 stapargs=$tmp/args
-{
-    pyscope_stap_tapset_args
-    pyscope_stap_target_args
-    [ "$module" = "$PYSCOPE_PYTHON" ] || printf -- '-d\n%s\n' "$module"
-} > "$stapargs"
+pyscope_stap_args_file "$stapargs"
+[ "$module" = "$PYSCOPE_PYTHON" ] || printf -- '-d\n%s\n' "$module" >> "$stapargs"
 for a in "$@"; do printf '%s\n' "$a"; done > "$tmp/scriptargs"
 set -- -s 8
 while IFS= read -r a; do set -- "$@" "$a"; done < "$stapargs"
 set -- "$@" "$script"
 while IFS= read -r a; do set -- "$@" "$a"; done < "$tmp/scriptargs"
 
-# the log is written in the private directory and moved to -o FILE at
+# the log is written in the private directory and moved to PREFIX.log at
 # the end: a watch that fails leaves no partial log behind
 log=$tmp/log
 what=${addr:-"the ${nth}th $type allocated${alloc_in:+ under $alloc_in}"}
 [ "$nth" != 1 ] || [ -n "$addr" ] || what="the first $type allocated${alloc_in:+ under $alloc_in}"
 pyscope_note "watching$(printf ' %s' $watches) in $module for $what"
-(
-    # (the sleep keeps no copy of our output: killing this loop must
-    # close it at once, or a reader of the output waits for the sleep)
-    while sleep 10 < /dev/null > /dev/null 2>&1; do
-        n=$(grep -c '^[-+][0-9]* -> ' "$log" 2>/dev/null)
-        pyscope_note "${n:-0} refcount changes so far"
-    done
-) &
-progress=$!
-PYSCOPE_HELPERS="$progress"
+# progress every 10 s
+# shellcheck disable=SC2016
+pyscope_progress 'n=$(grep -c "^[-+][0-9]* -> " "$log" 2>/dev/null); echo "${n:-0} refcount changes so far"'
+pyscope_step "stap arguments ready"
 pyscope_run_target --data "$log" "$tmp/err" "$@"
 rc=$PYSCOPE_RC
-kill "$progress" 2>/dev/null
+pyscope_progress_stop
 # a target gone before the probes started: that one line, nothing else
-[ -z "$pid" ] || ! grep -q 'exited before the probes could start' "$tmp/err" ||
-    pyscope_die "PID $pid exited before the probes could start; nothing written"
+pyscope_target_gone "$tmp/err"
 pyscope_show_stap_errors "$tmp/err"
 
 grep -q '^verdict:' "$log" ||
     pyscope_die "the watch ended without a verdict (stap exit $rc); see the messages above"
-if [ -n "$out" ]; then
-    mv "$log" "$out" || pyscope_die "cannot write $out"
-    sed -n '/^verdict:/,$p' "$out"
+if [ -n "$prefix" ]; then
+    mv "$log" "$prefix.log" || pyscope_die "cannot write $prefix.log"
+    sed -n '/^verdict:/,$p' "$prefix.log"
 else
     cat "$log"
 fi

@@ -143,10 +143,10 @@ show() { cat "$BATS_FILE_TMPDIR/scenario.log"; echo "--- $1:"; cat "$O/$1/out" 2
     [ "$(cat "$O/refcount/rc")" -eq 0 ]
     incref=$(grep -n -F 'Py_INCREF(view);' "$ROOT/examples/ext/refbug.c" | head -n 1 | cut -d: -f1)
     addr=$(sed -n 's/^refbug //p' "$O/A.log")
-    grep -q "^object: object at $addr, allocated at before the watch" "$O/refcount/log"
-    grep -E '^verdict: [0-9]+ unbalanced increments? in the watched functions; the object was never freed' "$O/refcount/log"
+    grep -q "^object: object at $addr, allocated at before the watch" "$O/refcount/w.log"
+    grep -E '^verdict: [0-9]+ unbalanced increments? in the watched functions; the object was never freed' "$O/refcount/w.log"
     # each call leaks the reference taken at Py_INCREF(view), and only that
-    sed -n '/^unbalanced increments:/,$p' "$O/refcount/log" | sed 1d > "$BATS_TEST_TMPDIR/unb"
+    sed -n '/^unbalanced increments:/,$p' "$O/refcount/w.log" | sed 1d > "$BATS_TEST_TMPDIR/unb"
     cat "$BATS_TEST_TMPDIR/unb"
     [ -s "$BATS_TEST_TMPDIR/unb" ]
     ! grep -v "refbug\\.c:$incref in checksum" "$BATS_TEST_TMPDIR/unb" || false
@@ -201,8 +201,8 @@ show() { cat "$BATS_FILE_TMPDIR/scenario.log"; echo "--- $1:"; cat "$O/$1/out" 2
 @test "attach with an installed pyscope (make install): links on PATH, a tree that names no checkout and is not written; make uninstall" {
     cat "$BATS_FILE_TMPDIR/install.log"
     [ -f "$INST/lib/pyscope/INSTALLED" ]
-    for t in cpu-sample leak-watch refcount-watch run; do
-        [ -L "$INST/bin/pyscope-$t" ] && [ -x "$INST/bin/pyscope-$t" ]
+    for t in pyscope-cpu-sample pyscope-leak-watch pyscope-refcount-watch pyscope-run pyscope; do
+        [ -L "$INST/bin/$t" ] && [ -x "$INST/bin/$t" ]
     done
     # those cases ran it, and it worked (their own tests check the output)
     [ "$(cat "$O/threads/rc")" -eq 0 ] && [ -s "$O/threads/p.folded" ]
@@ -217,6 +217,7 @@ show() { cat "$BATS_FILE_TMPDIR/scenario.log"; echo "--- $1:"; cat "$O/$1/out" 2
     # a link into the tree works from anywhere (the checkout's scripts did
     # not: they looked for lib/common.sh beside the link)
     ( cd / && PATH="$INST/bin:$PATH" pyscope-leak-watch -h | grep -q '^usage: leak-watch' )
+    ( cd / && PATH="$INST/bin:$PATH" pyscope leaks -h | grep -q '^usage: leak-watch' )
     make -s -C "$ROOT" uninstall PREFIX="$INST"
     [ -z "$(find "$INST" ! -type d)" ]
 }

@@ -60,7 +60,7 @@ check_cpu() {   # check_cpu MINOR FILE-IN-NOTE [python]
     [ "$share" -ge 50 ]
     grep -E '^pyscope: [0-9]+ samples \(ok [0-9]+, no python state 0, read faults 0\)' "$O/cpu-$1/out"
     if [ "${3:-}" = python ]; then
-        # --mode python samples no native frame at all
+        # --stack python samples no native frame at all
         ! grep -E 'PyEval|_PyEval_EvalFrameDefault|\[native\]' "$O/cpu-$1/p.folded" || false
         grep -q "^[^;]*;<module> ([^;]*examples/service\.py:[0-9]*);" "$O/cpu-$1/p.folded"
     else
@@ -76,7 +76,7 @@ check_leak() {
         grep -q "examples/service.py:$(line_of '# LEAK')\$"
 }
 
-@test "attach to CPython 3.8 (shared libpython): Python-only stacks (--mode python) with lines" {
+@test "attach to CPython 3.8 (shared libpython): Python-only stacks (--stack python) with lines" {
     need 3.8.18
     check_cpu 3.8 "$PYENV/3.8.18/lib/libpython3.8.so.1.0" python
 }
@@ -87,7 +87,7 @@ check_leak() {
     check_leak 3.12
 }
 
-@test "attach to CPython 3.13 without DWARF: offsets from the live process's _Py_DebugOffsets (--mode python)" {
+@test "attach to CPython 3.13 without DWARF: offsets from the live process's _Py_DebugOffsets (--stack python)" {
     need 3.13.0
     check_cpu 3.13 "$BATS_FILE_TMPDIR/py313/lib/libpython3.13.so.1.0" python
     grep -q "): offsets from _Py_DebugOffsets (process [0-9]*) ([0-9]* keys)" "$O/cpu-3.13/out"

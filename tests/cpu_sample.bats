@@ -40,9 +40,9 @@ CS() { "$ROOT/scripts/cpu-sample.sh" "$@"; }
     ! grep -q 'hot_loop' "$BATS_TEST_TMPDIR/nat.folded" || false
 }
 
-@test "busy loop: cpu-sample --mode python samples Python frames alone, in the probe" {
+@test "busy loop: cpu-sample --stack python samples Python frames alone, in the probe" {
     p="$BATS_TEST_TMPDIR/pyonly"
-    run CS --mode python -c "$PY $ROOT/examples/busy.py 3" -o "$p"
+    run CS --stack python -c "$PY $ROOT/examples/busy.py 3" -o "$p"
     echo "$output" | tail -20
     [ "$status" -eq 0 ]
     # the probe walked no native frame: the raw stream holds none
@@ -186,7 +186,8 @@ CS() { "$ROOT/scripts/cpu-sample.sh" "$@"; }
 @test "-h documents every flag with an example" {
     run CS -h
     [ "$status" -eq 0 ]
-    for f in -p -c -F -d -o --mode --top --no-threads --vm --host; do
+    for f in -p --pid -c --cmd -F --rate -d --duration -o --output --stack --labels \
+            --children --top --no-threads --vm --host -v --verbose -h --help; do
         echo "$output" | grep -qE -- "^  (.*[ ,])?$f([ ,]|$)"
     done
     echo "$output" | grep -q 'cpu-sample.sh -c'

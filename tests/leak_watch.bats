@@ -287,7 +287,9 @@ PYEOF
 @test "-h documents every flag with an example" {
     run LW -h
     [ "$status" -eq 0 ]
-    for f in -p -c -d -i -o --domain --group-by --include --exclude --min-age --top --max-live --vm --host; do
+    for f in -p --pid -c --cmd -d --duration -i --interval -o --output --domain --group-by \
+            --include --exclude --min-age --top --max-live --mode --sample-mean --vm --host \
+            -v --verbose -h --help; do
         echo "$output" | grep -qE -- "^  (.*[ ,])?$f([ ,]|$)"
     done
     echo "$output" | grep -q 'leak-watch.sh 1234'

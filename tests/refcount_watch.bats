@@ -61,7 +61,7 @@ src_line() {
 @test "refcount-watch: no matching object gives a verdict saying so" {
     run "$ROOT/scripts/refcount-watch.sh" \
         -c "$PY $ROOT/examples/refbug_demo.py fixed 1" --module "$SO" \
-        --type dict --alloc-in checksum_fixed --watch checksum_fixed -o "$BATS_TEST_TMPDIR/w.log"
+        --type dict --alloc-in=checksum_fixed --watch checksum_fixed --output "$BATS_TEST_TMPDIR/w"
     echo "$output"
     [ "$status" -eq 0 ]
     [ "$(echo "$output" | grep -c '^verdict:')" = 1 ]
@@ -88,12 +88,16 @@ src_line() {
     check -c "$PY x.py" --watch checksum --type tuple --nth 0 --module "$SO"
     check -c "$PY x.py" --watch checksum --type tuple --module /etc/passwd
     check -p 999999999 --watch checksum --type tuple --module "$SO"
+    check 999999999 --watch checksum --type tuple --module "$SO"
+    check -c "$PY x.py" --watch checksum.x- --type tuple --module "$SO"
+    check -c "$PY x.py" --watch checksum --type tuple --module "$SO" -o ""
 }
 
 @test "refcount-watch: -h documents every flag with an example" {
     run "$ROOT/scripts/refcount-watch.sh" -h
     [ "$status" -eq 0 ]
-    for f in -p -c -d -o --watch --module --type --alloc-in --nth --addr --vm --host -h; do
+    for f in -p --pid -c --cmd -d --duration -o --output --watch --module --type --alloc-in \
+            --nth --addr --vm --host -v --verbose -h --help; do
         echo "$output" | grep -qE -- "^  (-[-a-z]+, )?$f( |,|$)" || { echo "missing $f"; false; }
     done
     echo "$output" | grep -q '^examples:'

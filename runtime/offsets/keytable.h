@@ -1,7 +1,10 @@
 /* keytable.h - the struct keys of runtime/offsets/keys.tsv: for each, the
-   CPython versions it applies to and where DWARF has it.  version_hex,
-   free_threaded and the sym.* keys are not here: pyscope-offsets.c
-   computes them from the ELF file. */
+   CPython versions it applies to and where DWARF has it.  The table,
+   offset_keys[], is generated from keys.tsv at build time
+   (runtime/offsets/gen-keys.sh keytable, into $(BUILD)/offsets/keytable.c;
+   see offsets.mk).  The build and elf keys (version_hex, free_threaded,
+   sym.*, elf.exec) are not in it: pyscope-offsets.c computes them from the
+   ELF file. */
 #ifndef PYSCOPE_KEYTABLE_H
 #define PYSCOPE_KEYTABLE_H
 
@@ -33,6 +36,11 @@ extern const OffsetKey offset_keys[];
 extern const size_t offset_keys_count;
 
 /* Does the key apply to 3.minor?  (minor < 0: unknown version, yes.) */
-bool key_applies(const OffsetKey *key, int minor);
+static inline bool
+key_applies(const OffsetKey *key, int minor)
+{
+    return minor < 0 || (minor >= key->first_minor
+                         && minor <= key->last_minor);
+}
 
 #endif

@@ -10,7 +10,11 @@ BUILD ?= build
 CC ?= gcc
 CFLAGS ?= -O2 -g -Wall -Wextra -std=c11
 
-OFFSETS_SRC := $(wildcard runtime/offsets/*.c)
+OFFSETS_KEYS := runtime/offsets/keys.tsv
+OFFSETS_GEN := runtime/offsets/gen-keys.sh
+# The key table, generated from keys.tsv (the one schema of the keys).
+OFFSETS_KEYTABLE := $(BUILD)/offsets/keytable.c
+OFFSETS_SRC := $(wildcard runtime/offsets/*.c) $(OFFSETS_KEYTABLE)
 OFFSETS_HDR := $(wildcard runtime/offsets/*.h)
 OFFSETS_TOOL := $(BUILD)/pyscope-offsets
 
@@ -22,9 +26,13 @@ offsets_saved_goal := $(.DEFAULT_GOAL)
 
 all: $(OFFSETS_TOOL)
 
+$(OFFSETS_KEYTABLE): $(OFFSETS_KEYS) $(OFFSETS_GEN)
+	@mkdir -p $(@D)
+	$(OFFSETS_GEN) keytable $(OFFSETS_KEYS) > $@.tmp && mv $@.tmp $@
+
 $(OFFSETS_TOOL): $(OFFSETS_SRC) $(OFFSETS_HDR)
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) -o $@ $(OFFSETS_SRC) -ldw -lelf
+	$(CC) $(CFLAGS) -Iruntime/offsets -o $@ $(OFFSETS_SRC) -ldw -lelf
 
 # Rewrite runtime/offsets/tables/3.X.tsv from the installed CPythons'
 # headers (tests/offsets/make-tables.sh; see its header).

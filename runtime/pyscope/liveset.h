@@ -30,7 +30,7 @@
 struct pyscope_block {
     uintptr_t addr;         /* 0: an empty slot */
     uint64_t size;          /* bytes asked for */
-    int domain;             /* enum pyscope_alloc_domain */
+    int domain;             /* PYSCOPE_DOMAIN_* (pyscope_shared.h) */
 };
 
 /* The lock-free part: the number of live samples, and, read by every

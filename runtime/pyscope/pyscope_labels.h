@@ -4,8 +4,10 @@
  * This layout is a contract with out-of-process readers (the SystemTap
  * tapsets in tapsets/labels.stp; tests/py reads it with ctypes): they find
  * the exported object `pyscope_labels` in the extension's shared object
- * (built with -g) and take the offsets below from its DWARF.  Change it
- * only together with them, and bump PYSCOPE_TABLE_VERSION when you do.
+ * (built with -g) and take the offsets below from its DWARF, and the
+ * constants from pyscope_shared.h (as tapsets/pyscope_shared.stpm).
+ * Change it only together with them, and bump PYSCOPE_TABLE_VERSION when
+ * you do.
  *
  * What a slot means
  * -----------------
@@ -51,30 +53,11 @@
 
 #include <stdint.h>
 
-/* Longest label text kept, in bytes of UTF-8.  Longer labels are cut at a
-   character boundary and flagged PYSCOPE_FLAG_TRUNCATED. */
-#define PYSCOPE_LABEL_MAX 120
-
-/* Slots in the table; a power of two (the hash keeps the top bits). */
-#define PYSCOPE_SLOTS 1024
-#define PYSCOPE_SLOTS_LOG2 10
-
-/* Consecutive slots a frame may occupy (linear probing).  A paint that
-   finds all of them taken by running frames is dropped (overflow). */
-#define PYSCOPE_PROBES 8
-
-/* Sizes of the text fields, NUL included. */
-#define PYSCOPE_TEXT_SIZE (PYSCOPE_LABEL_MAX + 8)
-#define PYSCOPE_WHERE_SIZE 48
-
-/* slot.flags */
-#define PYSCOPE_FLAG_TRUNCATED 1u
-
-#define PYSCOPE_TABLE_MAGIC "pyscope1"
-#define PYSCOPE_TABLE_VERSION 1
-
-/* The hash's multiplier: 2^64 divided by the golden ratio. */
-#define PYSCOPE_HASH_MULT UINT64_C(0x9E3779B97F4A7C15)
+/* PYSCOPE_LABEL_MAX, PYSCOPE_SLOTS(_LOG2), PYSCOPE_PROBES,
+   PYSCOPE_TEXT_SIZE, PYSCOPE_WHERE_SIZE, PYSCOPE_FLAG_TRUNCATED,
+   PYSCOPE_TABLE_MAGIC, PYSCOPE_TABLE_VERSION, PYSCOPE_HASH_MULT: shared
+   with the tapsets (tapsets/pyscope_shared.stpm is made from it). */
+#include "pyscope_shared.h"
 
 /* One painted frame.  sizeof 208; offsets: seq 0, frame_obj 8, tid 16,
    len 24, flags 28, where 32, text 80. */

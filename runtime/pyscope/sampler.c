@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <sys/sdt.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,12 @@ static int configured;
    and child do not sample the same allocations. */
 static uint64_t process_seed;
 static uint64_t threads_seeded;
+
+/* PYSCOPE_ALLOC_SEED=N (decimal): the draws depend on N alone, so a run
+   samples the same allocations each time it does the same work, and a
+   statistical test that fails can be run again as it was. */
+#define PYSCOPE_ALLOC_SEED_ENV "PYSCOPE_ALLOC_SEED"
+static int seed_fixed;
 
 /* Updated with relaxed atomic operations; `mean` is unused here. */
 static struct pyscope_sampler_stats counters;
@@ -67,11 +74,42 @@ mix(uint64_t z)
     return z ^ (z >> 31);
 }
 
+/* The seed PYSCOPE_ALLOC_SEED gives, if it is a decimal number. */
+static int
+seed_from_env(uint64_t *seed)
+{
+    const char *value = getenv(PYSCOPE_ALLOC_SEED_ENV);
+    uint64_t n = 0;
+
+    if (value == NULL || *value == '\0') {
+        return 0;
+    }
+    for (const char *c = value; *c != '\0'; c++) {
+        if (*c < '0' || *c > '9') {
+            return 0;
+        }
+        n = n * 10 + (uint64_t)(*c - '0');     /* wraps: still a seed */
+    }
+    *seed = n;
+    return 1;
+}
+
 static void
 seed_process(void)
 {
     struct timespec ts;
+    uint64_t fixed;
 
+    if (seed_fixed) {
+        /* a fork child: the next seed of the sequence, not the parent's */
+        process_seed = mix(process_seed);
+        return;
+    }
+    if (seed_from_env(&fixed)) {
+        seed_fixed = 1;
+        process_seed = mix(fixed);
+        return;
+    }
     clock_gettime(CLOCK_MONOTONIC, &ts);
     process_seed = mix(process_seed ^ ((uint64_t)getpid() << 32)
                        ^ (uint64_t)ts.tv_sec * 1000000000u
@@ -82,7 +120,9 @@ static void
 seed_thread(struct pyscope_thread *t)
 {
     uint64_t n = __atomic_fetch_add(&threads_seeded, 1, __ATOMIC_RELAXED);
-    uint64_t s = mix(process_seed ^ mix(n) ^ (uint64_t)(uintptr_t)t);
+    /* (the thread's address varies from run to run: not with a fixed seed) */
+    uint64_t s = mix(process_seed ^ mix(n)
+                     ^ (seed_fixed ? 0 : (uint64_t)(uintptr_t)t));
 
     t->rng = s != 0 ? s : 1;    /* xorshift's one bad state */
 }

@@ -47,18 +47,11 @@
 #include <stdint.h>
 
 #include "liveset.h"
+/* The `domain` argument of the probes (PYSCOPE_DOMAIN_RAW, _MEM, _OBJ,
+   _LIBC; PYSCOPE_NDOMAINS): shared with the tapsets. */
+#include "pyscope_shared.h"
 
 #define PYSCOPE_HIDDEN __attribute__((visibility("hidden")))
-
-/* The `domain` argument of the probes: which allocator API was called.
-   0-2 are CPython's PYMEM_DOMAIN_* values. */
-enum pyscope_alloc_domain {
-    PYSCOPE_DOMAIN_RAW = 0,     /* PyMem_RawMalloc() ... */
-    PYSCOPE_DOMAIN_MEM = 1,     /* PyMem_Malloc() ... */
-    PYSCOPE_DOMAIN_OBJ = 2,     /* PyObject_Malloc() ... */
-    PYSCOPE_DOMAIN_LIBC = 3,    /* malloc() ... (the preload library) */
-    PYSCOPE_NDOMAINS = 4
-};
 
 /* PYSCOPE_ALLOC_SAMPLE when unset (or not a number). */
 #define PYSCOPE_DEFAULT_MEAN 524288u

@@ -59,9 +59,10 @@ setup(
             "pyscope._pyscope",
             sources=[os.path.join(SRC, s) for s in SOURCES],
             depends=[os.path.join(SRC, h) for h in
-                     ("pyscope_labels.h", "table.h", "text.h", "frames.h",
-                      "crash.h", "label.h", "unwound.h", "sampling.h",
-                      "sampler.h", "liveset.h", "pymem_hooks.h")],
+                     ("pyscope_labels.h", "pyscope_shared.h", "table.h",
+                      "text.h", "frames.h", "crash.h", "label.h",
+                      "unwound.h", "sampling.h", "sampler.h", "liveset.h",
+                      "pymem_hooks.h")],
             extra_compile_args=["-g", "-O2", "-Wall", "-Wextra",
                                 "-fno-strict-aliasing"] + TLS_DIALECT,
             # log() and expm1() for the sampler (sampler.c).

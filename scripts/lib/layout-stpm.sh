@@ -77,7 +77,7 @@ memo=""
 if [ -z "$pid" ] || [ "$minor" -lt 13 ]; then
     k=$( { printf '%s %s %s\n' "$elf" "$tables" "$dir"
            stat -L -c '%n %s %Y' "$file" "$offsets" "$0" "$PYSCOPE_ROOT/runtime/offsets/keys.tsv" \
-               "$tables/3.$minor.tsv" ${dbg:+"$dbg"} ${bid:+"$dir/$bid.tsv"} 2>&1; } | md5sum)
+               "$PYSCOPE_ROOT/runtime/offsets/glibc.tsv" "$tables/3.$minor.tsv" ${dbg:+"$dbg"} ${bid:+"$dir/$bid.tsv"} 2>&1; } | md5sum)
     memo=$PYSCOPE_CACHE/layout/${k%% *}
     if [ -f "$memo.stpm" ] && [ -f "$memo.note" ]; then
         pyscope_note "$(cat "$memo.note")"
@@ -139,10 +139,12 @@ printf 'the ELF file\n' > "$tmp/0.name"
 # the first source that has it; only well-formed keys and decimal values
 # get through (they become macro text).  Every key of keys.tsv gets a
 # macro (-1: not in this version), so the tapsets compile for any version;
-# the facts say which apply.  An error is one line in $tmp/err.
+# the facts say which apply; so does every key of runtime/offsets/glibc.tsv
+# (the C library's layout).  An error is one line in $tmp/err.
 set --
 for f in "$tmp"/[0-9]*.tsv; do set -- "$@" "$f"; done
 awk -F '\t' -v keys="$PYSCOPE_ROOT/runtime/offsets/keys.tsv" -v err="$tmp/err" \
+    -v libc="$PYSCOPE_ROOT/runtime/offsets/glibc.tsv" \
     -v note="$tmp/note" -v elf="$elf" -v minor="$minor" -v major="$major" \
     -v micro="$micro" -v bid="${bid:-unknown}" -v tmp="$tmp" '
 function has(k) { return k in v }
@@ -222,6 +224,17 @@ END {
         if (kf[1] == "" || kf[2] == "") continue
         name = kf[1]; gsub(/\./, "_", name)
         printf "@define py_%s %%( %s %%)\n", name, (kf[1] in v) ? v[kf[1]] : -1
+    }
+    printf "\n/* the C library (runtime/offsets/glibc.tsv) */\n"
+    while ((getline line < libc) > 0) {
+        if (line ~ /^#/ || line == "") continue
+        split(line, kf, "\t")
+        if (kf[1] !~ /^glibc\.[A-Za-z0-9_.]+$/ || kf[2] !~ /^[0-9]+$/) {
+            printf "%s: not \"glibc.KEY<TAB>decimal\": %s\n", libc, line > err
+            exit 1
+        }
+        name = kf[1]; gsub(/\./, "_", name)
+        printf "@define py_%s %%( %s %%)\n", name, kf[2]
     }
 }' "$@" > "$tmp/out" || pyscope_die "$(cat "$tmp/err" 2>/dev/null || echo "cannot build the layout of $elf")"
 pyscope_note "$(cat "$tmp/note")"

@@ -219,7 +219,8 @@ pyscope_stap_tapset_args() {
         dir=$PYSCOPE_TMP/tapsets
         mkdir "$dir" || pyscope_die "cannot create $dir"
         cp "$PYSCOPE_ROOT"/tapsets/*.stp "$PYSCOPE_ROOT"/tapsets/pyscope.stpm \
-            "$PYSCOPE_ROOT"/tapsets/pyscope_runtime.stpm "$dir/"
+            "$PYSCOPE_ROOT"/tapsets/pyscope_runtime.stpm \
+            "$PYSCOPE_ROOT"/tapsets/pyscope_shared.stpm "$dir/"
         cp "$PYSCOPE_LAYOUT" "$dir/pyscope_layout.stpm"
         if [ "$other_so" = 1 ]; then
             "$PYSCOPE_ROOT/scripts/lib/runtime-stpm.sh" "$so" > "$dir/pyscope_runtime.stpm" ||

@@ -21,7 +21,7 @@ leftovers > "$O/cpu/leftovers"
 run_case leak_sampled scripts/leak-watch.sh -v "$A" -d 6 --group-by line -o "$O/leak_sampled/p"
 ADDR=$(sed -n 's/^refbug //p' "$O/A.log")
 run_case refcount scripts/refcount-watch.sh -p "$A" --addr "$ADDR" --module "$EXT" \
-    --watch checksum -d 5 -o "$O/refcount/log"
+    --watch checksum -d 5 -o "$O/refcount/w"
 run_case tapset scripts/pyscope-run -p "$A" -- -I tapsets -e '
     probe perf.sw.cpu_clock.sample(10000000) {
         if (pid() == target() && tid() == pid()) { print(py_stack()); exit() }
@@ -43,7 +43,7 @@ installed() {
 
 # C: 50 threads, two of them busy
 start_service C --busy-threads 1 --idle-threads 48
-installed threads pyscope-cpu-sample -p "$SVC_PID" -d 3 -o "$O/threads/p"
+installed threads pyscope-cpu-sample --pid="$SVC_PID" --duration 3 --output "$O/threads/p"
 ls /proc/"$SVC_PID"/task | wc -l > "$O/threads/nthreads"
 kill "$SVC_PID"
 
@@ -69,7 +69,7 @@ fi
 # start-up would be CPU time during the run)
 SVC_SCRIPT=-c start_service D 'import time; print("ready", flush=True); time.sleep(600)'
 D=$SVC_PID
-installed idle pyscope-cpu-sample -p "$D" -d 2 -o "$O/idle/p"
+installed idle pyscope record "$D" -d 2 -o "$O/idle/p"
 kill "$D"
 # what those runs wrote into the installed tree (nothing, it should be)
 find "$INST" -newer "$INST/lib/pyscope/INSTALLED" > "$O/installed.written"

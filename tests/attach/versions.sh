@@ -14,7 +14,7 @@ for v in 3.8.18 3.12.1; do
     # 3.8: Python frames alone (the probe's walk in C), 3.12: merged
     mode=merged
     [ "$m" != 3.8 ] || mode=python
-    run_case "cpu-$m" scripts/cpu-sample.sh -p "$SVC_PID" -d 3 --mode $mode -o "$O/cpu-$m/p"
+    run_case "cpu-$m" scripts/cpu-sample.sh -p "$SVC_PID" -d 3 --stack $mode -o "$O/cpu-$m/p"
     kill "$SVC_PID"
     [ "$m" = 3.12 ] || continue
     # trace mode traps on every allocation: a target that mostly sleeps
@@ -25,6 +25,6 @@ done
 
 if [ -n "${STRIPPED313:-}" ]; then
     SVC_PY="env LD_LIBRARY_PATH=$STRIPPED313/lib $STRIPPED313/bin/python3.13" start_service svc-3.13
-    run_case cpu-3.13 scripts/cpu-sample.sh -p "$SVC_PID" -d 3 --mode python -o "$O/cpu-3.13/p"
+    run_case cpu-3.13 scripts/cpu-sample.sh -p "$SVC_PID" -d 3 --stack=python -o "$O/cpu-3.13/p"
     kill "$SVC_PID"
 fi

@@ -8,9 +8,14 @@ pyscope is imported (or when the preload's constructor runs), so every test
 runs a fresh interpreter with its own environment and reads back what it
 printed (one JSON value).  No SystemTap: the probes are checked in the
 ELF notes only.
+
+The sampler's draws are random; every child gets one seed
+(PYSCOPE_ALLOC_SEED), printed at the start, so that a statistical failure
+can be run again as it was: PYSCOPE_TEST_SEED=N reruns with seed N.
 """
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -26,6 +31,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 PYPATH = os.path.dirname(os.path.dirname(os.path.abspath(pyscope.__file__)))
 PRELOAD = os.path.join(ROOT, "build", "libpyscope-alloc.so")
 MEAN = 4096
+SEED = os.environ.get("PYSCOPE_TEST_SEED") or str(random.randrange(1, 1 << 32))
+print(f"test_sampler: sampler seed {SEED} (PYSCOPE_TEST_SEED={SEED} repeats "
+      "these draws)", file=sys.stderr)
 
 # Every child starts with this.  stats() is sampler_stats(); delta(a, b)
 # subtracts two of them (sampled_by_domain too).
@@ -62,6 +70,7 @@ def run(code, mean=MEAN, preload=False, env=None, args=(), timeout=120):
     environ.pop("PYTHONMALLOC", None)
     environ.pop("PYTHONDEVMODE", None)
     environ["PYTHONPATH"] = PYPATH
+    environ["PYSCOPE_ALLOC_SEED"] = SEED
     if mean is None:
         environ.pop("PYSCOPE_ALLOC_SAMPLE", None)
     else:
@@ -179,6 +188,17 @@ class ExtensionSampler(unittest.TestCase):
         for value in ("abc", "-5", "1e6", " 42"):
             s = run("out(stats())", mean=value)
             self.assertEqual(s["mean"], 524288, value)
+
+    def test_seed_repeats_the_draws(self):
+        # the same seed and the same work: the same allocations sampled;
+        # another seed, others (the estimate of 2000 objects differs)
+        env = {"PYTHONHASHSEED": "0"}
+        a = run(KEEP_AND_FREE, env={**env, "PYSCOPE_ALLOC_SEED": "12345"})
+        b = run(KEEP_AND_FREE, env={**env, "PYSCOPE_ALLOC_SEED": "12345"})
+        c = run(KEEP_AND_FREE, env={**env, "PYSCOPE_ALLOC_SEED": "54321"})
+        self.assertEqual(a["s1"]["sampled"], b["s1"]["sampled"], (a, b))
+        self.assertEqual(a["kept"], b["kept"], (a, b))
+        self.assertNotEqual(a["kept"], c["kept"], (a, c))
 
     def test_huge_value_is_capped(self):
         s = run("out(stats())", mean=10 ** 30)

@@ -1,0 +1,148 @@
+#!/usr/bin/env bats
+# The command line every tool shares (scripts/lib/cli.sh) and the pyscope
+# front command: each case is refused or reaches the target check on this
+# machine, before any guest boots (the tools' real runs, with these flags,
+# are in cpu_sample.bats, leak_watch.bats, refcount_watch.bats and the
+# attach scenarios).
+load helpers
+
+setup() {
+    cd "$ROOT"
+    SO=$(ls "$ROOT"/build/ext/refbug.cpython-311-*.so)
+    NOPID=999999999
+}
+
+# tool NAME ARGS...: the tool with the arguments it needs besides the
+# shared ones (refcount-watch needs its object and function)
+tool() {
+    t=$1; shift
+    case "$t" in
+        refcount-watch) "$ROOT/scripts/$t.sh" --watch checksum --type tuple --module "$SO" "$@" ;;
+        *) "$ROOT/scripts/$t.sh" "$@" ;;
+    esac
+}
+
+# one line from the tool, a non-zero exit, and the line matches
+one_line() {   # REGEX TOOL ARGS...
+    re=$1; shift
+    run tool "$@"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [ "${#lines[@]}" -eq 1 ]
+    echo "${lines[0]}" | grep -qE "^$1: $re" || { echo "wanted: $re"; false; }
+}
+
+@test "every tool: long forms, --name=value, attached short values and a bare PID mean what the short forms mean" {
+    for t in cpu-sample leak-watch refcount-watch; do
+        one_line "no process with PID $NOPID" "$t" -p "$NOPID"
+        one_line "no process with PID $NOPID" "$t" --pid "$NOPID"
+        one_line "no process with PID $NOPID" "$t" --pid="$NOPID"
+        one_line "no process with PID $NOPID" "$t" "-p$NOPID"
+        one_line "no process with PID $NOPID" "$t" "$NOPID"
+        one_line "no process with PID $NOPID" "$t" "$NOPID" --duration=5 --output "$BATS_TEST_TMPDIR/x"
+        run tool "$t" --verbose "$NOPID"
+        [ "$status" -ne 0 ]
+        echo "$output" | grep -qE "^$t: +[0-9]+ ms: built$" || { echo "verbose: $output"; false; }
+        [ "${lines[${#lines[@]} - 1]}" = "$t: no process with PID $NOPID" ]
+        one_line "-d needs a whole number, got 'soon'" "$t" "$NOPID" --duration soon
+        one_line "-d needs a whole number, got '1e3'" "$t" "$NOPID" -d1e3
+        one_line "command not found: no-such-program" "$t" --cmd 'no-such-program x'
+        one_line "command not found: no-such-program" "$t" --cmd='no-such-program x'
+        one_line "give -p PID or -c CMD, not both" "$t" "$NOPID" -c "$PY -c pass"
+        one_line "unexpected argument '12': PID $NOPID was given already" "$t" "$NOPID" 12
+        one_line "unexpected argument 'x.py'" "$t" x.py
+        one_line "unknown option '--bogus' \(try -h\)" "$t" "$NOPID" --bogus
+        one_line "--vm takes no value, got '--vm=1'" "$t" "$NOPID" --vm=1
+        one_line "--duration needs a value \(try -h\)" "$t" "$NOPID" --duration
+        one_line "-p needs a process ID, got '-1'" "$t" --pid=-1
+    done
+    # -F99 and --rate=99: accepted (the target check comes next); bad rates not
+    one_line "no process with PID $NOPID" cpu-sample -F99 "$NOPID"
+    one_line "no process with PID $NOPID" cpu-sample --rate=999 --stack=python --labels join "$NOPID"
+    one_line "-F needs a whole number, got 'fast'" cpu-sample --rate fast "$NOPID"
+    one_line "-F must be 1..10000, got 20000" cpu-sample -F20000 "$NOPID"
+    one_line "--stack must be merged, python or native, got 'weird'" cpu-sample --stack weird "$NOPID"
+    # --mode, the former name of --stack, still works
+    one_line "--stack must be merged, python or native, got 'weird'" cpu-sample --mode=weird "$NOPID"
+    one_line "-i must be 1..3600, got 0" leak-watch --interval=0 "$NOPID"
+    one_line "--top must be 1..1000, got 5000" leak-watch --top 5000 "$NOPID"
+    one_line "--top must be 0..1000, got 5000" cpu-sample --top=5000 "$NOPID"
+}
+
+@test "every tool: -o must name files in a directory that can be written, checked before anything runs" {
+    for t in cpu-sample leak-watch refcount-watch; do
+        one_line "-o needs a file name prefix, got an empty one" "$t" -c "$PY -c pass" -o ""
+        one_line "-o needs a file name prefix, not a directory \('$BATS_TEST_TMPDIR/'\); e.g. -o $BATS_TEST_TMPDIR/profile" \
+            "$t" -c "$PY -c pass" -o "$BATS_TEST_TMPDIR/"
+        one_line "-o needs a file name prefix, not a directory" "$t" -c "$PY -c pass" --output=.
+        one_line "cannot write /nonexistent/dir/x.\*: no directory /nonexistent/dir" "$t" -c "$PY -c pass" -o /nonexistent/dir/x
+        # not writable even for root (access(2) alone would say yes to
+        # root on many file systems): tried by creating a file
+        one_line "cannot write /proc/x.\*: /proc is not writable" "$t" -c "$PY -c pass" -o /proc/x
+    done
+    # nothing was left behind by the write checks
+    [ -z "$(ls -A "$BATS_TEST_TMPDIR")" ]
+}
+
+@test "every tool: PYSCOPE_* settings are checked like flags" {
+    for t in cpu-sample leak-watch refcount-watch; do
+        PYSCOPE_ALLOC_SAMPLE=abc one_line "PYSCOPE_ALLOC_SAMPLE must be a number of bytes \(0: sampling off\), got 'abc'" "$t" -c "$PY -c pass"
+        PYSCOPE_ALLOC_SEED=-3 one_line "PYSCOPE_ALLOC_SEED must be a whole number, got '-3'" "$t" -c "$PY -c pass"
+        PYSCOPE_GUEST_CLOCK=fast one_line "PYSCOPE_GUEST_CLOCK must be wall or icount, got 'fast'" "$t" -c "$PY -c pass"
+        PYSCOPE_GUEST_MEM=2G one_line "PYSCOPE_GUEST_MEM must be MiB, a whole number, got '2G'" "$t" -c "$PY -c pass"
+        PYSCOPE_VERBOSE=yes one_line "PYSCOPE_VERBOSE must be 0 or 1, got 'yes'" "$t" -c "$PY -c pass"
+    done
+}
+
+@test "every tool's -h shows the shared flags with their long forms" {
+    for t in cpu-sample leak-watch refcount-watch; do
+        run "$ROOT/scripts/$t.sh" --help
+        [ "$status" -eq 0 ]
+        echo "$output" | head -n 1 | grep -q "^usage: $t.sh (-p PID | PID | -c CMD)"
+        for f in '-p, --pid PID' '-c, --cmd CMD' '-d, --duration SECONDS' '-o, --output PREFIX' \
+                '-v, --verbose' '-h, --help' '--vm, --host'; do
+            echo "$output" | grep -qE -- "^  $f" || { echo "$t: missing '$f'"; false; }
+        done
+        echo "$output" | grep -q "^  $t.sh --pid=1234 " ||
+            echo "$output" | grep -q "^  $t.sh -p 1234 " || { echo "$t: no example with a PID"; false; }
+    done
+    "$ROOT/scripts/cpu-sample.sh" -h | grep -qE '^  -F, --rate HZ'
+    "$ROOT/scripts/leak-watch.sh" -h | grep -qE '^  -i, --interval SECONDS'
+}
+
+@test "pyscope: one command over the tools (record, leaks, refcount, run)" {
+    P=$ROOT/scripts/pyscope
+    run "$P" -h
+    [ "$status" -eq 0 ]
+    for c in record leaks refcount run; do
+        echo "$output" | grep -qE "^  $c  " || { echo "missing $c"; false; }
+    done
+    # each subcommand is its tool: the same help, the same checks
+    [ "$("$P" record -h)" = "$("$ROOT/scripts/cpu-sample.sh" -h)" ]
+    [ "$("$P" leaks --help)" = "$("$ROOT/scripts/leak-watch.sh" --help)" ]
+    [ "$("$P" refcount -h)" = "$("$ROOT/scripts/refcount-watch.sh" -h)" ]
+    [ "$("$P" run -h)" = "$("$ROOT/scripts/pyscope-run" -h)" ]
+    run "$P" record --pid="$NOPID"
+    [ "$status" -ne 0 ]; [ "$output" = "cpu-sample: no process with PID $NOPID" ]
+    run "$P" leaks "$NOPID"
+    [ "$status" -ne 0 ]; [ "$output" = "leak-watch: no process with PID $NOPID" ]
+    # through a symbolic link elsewhere, as make install links it
+    ln -s "$P" "$BATS_TEST_TMPDIR/pyscope"
+    ( cd / && "$BATS_TEST_TMPDIR/pyscope" refcount -h | grep -q '^usage: refcount-watch.sh' )
+    run "$P" profile
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]
+    [ "$output" = "pyscope: unknown command 'profile': record, leaks, refcount or run (try -h)" ]
+    run "$P"
+    [ "$status" -eq 2 ]; echo "$output" | grep -q '^usage: pyscope COMMAND'
+}
+
+@test "demo.sh -h explains itself and runs nothing" {
+    run "$ROOT/scripts/demo.sh" -h
+    [ "$status" -eq 0 ]
+    # the help alone: nothing installed, built or sampled
+    [ "$output" = "$("$ROOT/scripts/demo.sh" --help)" ]
+    echo "$output" | head -n 1 | grep -q '^usage: demo.sh$'
+    ! echo "$output" | grep -qE "^(Reading|Building|make|cpu-sample)" || false
+    run "$ROOT/scripts/demo.sh" --bogus
+    [ "$status" -ne 0 ]; [ "$output" = "demo.sh: unknown argument '--bogus' (try -h)" ]
+}
