@@ -21,21 +21,29 @@ $(PYCONFIG): $(PYTHON)
 
 PYEXT_DIR := $(BUILD)/py
 PYEXT := $(PYEXT_DIR)/pyscope/_pyscope$(PY_EXT_SUFFIX)
-PYEXT_SRC := $(wildcard runtime/pyscope/*.c runtime/pyscope/*.h) \
+PYEXT_SRC := $(wildcard runtime/pyscope/*.c runtime/pyscope/*.h \
+	runtime/sampler/*.c runtime/sampler/*.h runtime/include/*.h) \
 	runtime/pyscope/setup.py runtime/pyscope/pyscope/__init__.py
 
-# The allocation sampler as an LD_PRELOAD library: its own wrappers plus
-# the sampler sources it shares with the extension.
-PRELOAD := $(BUILD)/libpyscope-alloc.so
-PRELOAD_SHARED := sampler.c liveset.c pymem_hooks.c
-PRELOAD_SRC := runtime/preload/preload.c \
-	$(addprefix runtime/pyscope/,$(PRELOAD_SHARED))
-PRELOAD_HDR := $(addprefix runtime/pyscope/,sampler.h liveset.h pymem_hooks.h \
-	pyscope_shared.h)
+# The allocation sampler (runtime/sampler), which the extension
+# (runtime/pyscope/setup.py) and the LD_PRELOAD library both compile; the
+# constants shared with the tapsets (runtime/include).
+SAMPLER_DIR := runtime/sampler
+SAMPLER_SRC := $(wildcard $(SAMPLER_DIR)/*.c)
+SAMPLER_HDR := $(wildcard $(SAMPLER_DIR)/*.h) runtime/include/pyscope_shared.h
 
-REPORT_SRC := $(wildcard runtime/report/*.c)
-REPORT_HDR := $(wildcard runtime/report/*.h)
-REPORT_LIB_SRC := $(filter-out runtime/report/main.c runtime/report/leak_main.c,$(REPORT_SRC))
+# The allocation sampler as an LD_PRELOAD library: its own wrappers plus
+# the sampler.
+PRELOAD := $(BUILD)/libpyscope-alloc.so
+PRELOAD_SRC := runtime/preload/preload.c $(SAMPLER_SRC)
+PRELOAD_HDR := $(SAMPLER_HDR)
+
+# Host tools: the report readers (tools/report); pyscope-offsets is
+# tools/offsets/offsets.mk's.
+REPORT_DIR := tools/report
+REPORT_SRC := $(wildcard $(REPORT_DIR)/*.c)
+REPORT_HDR := $(wildcard $(REPORT_DIR)/*.h)
+REPORT_LIB_SRC := $(filter-out $(REPORT_DIR)/main.c $(REPORT_DIR)/leak_main.c,$(REPORT_SRC))
 
 .PHONY: all check test-c demo deps bench bench-leak bench-cpu clean install uninstall
 
@@ -63,7 +71,7 @@ $(PYEXT): $(PYEXT_SRC)
 $(PRELOAD): $(PRELOAD_SRC) $(PRELOAD_HDR)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden \
-		-ftls-model=initial-exec -Iruntime/pyscope -I$(PY_INCLUDE) \
+		-ftls-model=initial-exec -I$(SAMPLER_DIR) -Iruntime/include -I$(PY_INCLUDE) \
 		-o $@ $(PRELOAD_SRC) -lm -ldl
 
 # The example extensions (leaks and refcount bugs to hunt), -O0 -g.
@@ -79,28 +87,28 @@ tapsets/pyscope_runtime.stpm: $(PYEXT) $(PRELOAD) Makefile
 	scripts/lib/runtime-stpm.sh $(abspath $(PYEXT)) $(abspath $(PRELOAD)) > $@.tmp && mv $@.tmp $@
 
 # The constants the C runtime and the tapsets share, as tapset macros.
-tapsets/pyscope_shared.stpm: runtime/pyscope/pyscope_shared.h scripts/lib/shared-stpm.sh
-	scripts/lib/shared-stpm.sh runtime/pyscope/pyscope_shared.h > $@.tmp && mv $@.tmp $@
+tapsets/pyscope_shared.stpm: runtime/include/pyscope_shared.h scripts/lib/shared-stpm.sh
+	scripts/lib/shared-stpm.sh runtime/include/pyscope_shared.h > $@.tmp && mv $@.tmp $@
 
 # The CPython layout the tapsets read by default: Debian's python3.11
 # (tools targeting another interpreter write a private one).
 tapsets/pyscope_layout.stpm: $(BUILD)/pyscope-offsets scripts/lib/layout-stpm.sh \
-		runtime/offsets/keys.tsv runtime/offsets/glibc.tsv \
-		$(wildcard runtime/offsets/tables/*.tsv)
+		tools/offsets/keys.tsv tools/offsets/glibc.tsv \
+		$(wildcard tools/offsets/tables/*.tsv)
 	PYSCOPE_QUIET=1 scripts/lib/layout-stpm.sh $(PYTHON) > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/pyscope-report: runtime/report/main.c $(REPORT_LIB_SRC) $(REPORT_HDR)
+$(BUILD)/pyscope-report: $(REPORT_DIR)/main.c $(REPORT_LIB_SRC) $(REPORT_HDR)
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) -o $@ runtime/report/main.c $(REPORT_LIB_SRC)
+	$(CC) $(CFLAGS) -o $@ $(REPORT_DIR)/main.c $(REPORT_LIB_SRC)
 
 # The leak report (scripts/leak-watch.sh), from the same library.
-$(BUILD)/pyscope-leak: runtime/report/leak_main.c $(REPORT_LIB_SRC) $(REPORT_HDR)
+$(BUILD)/pyscope-leak: $(REPORT_DIR)/leak_main.c $(REPORT_LIB_SRC) $(REPORT_HDR)
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) -o $@ runtime/report/leak_main.c $(REPORT_LIB_SRC)
+	$(CC) $(CFLAGS) -o $@ $(REPORT_DIR)/leak_main.c $(REPORT_LIB_SRC)
 
 $(BUILD)/test-report: tests/c/test_report.c $(REPORT_LIB_SRC) $(REPORT_HDR)
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) -Iruntime/report -o $@ tests/c/test_report.c $(REPORT_LIB_SRC)
+	$(CC) $(CFLAGS) -I$(REPORT_DIR) -o $@ tests/c/test_report.c $(REPORT_LIB_SRC)
 
 test-c: $(BUILD)/test-report
 	$(BUILD)/test-report
@@ -144,7 +152,7 @@ clean:
 # make install [PREFIX=/usr/local] [DESTDIR=]: the tools, ready to run and
 # never building, in $(PREFIX)/lib/pyscope (a tree laid out like the
 # checkout: scripts/, tapsets/, the build products in build/, the offset
-# tables; its INSTALLED file marks it), and on PATH through links:
+# tables in tools/offsets; its INSTALLED file marks it), and on PATH through links:
 # pyscope (the front command), pyscope-cpu-sample, pyscope-leak-watch,
 # pyscope-refcount-watch and pyscope-run.  Nothing installed names the checkout: the tapsets' runtime
 # macros name the installed runtime.  Own scripts use the tapsets with
@@ -165,7 +173,7 @@ install: all
 	@case "$(PREFIX)" in *[!A-Za-z0-9/._+-]*|[!/]*) echo "make install: PREFIX must be an absolute path of letters, digits and /._+-, got '$(PREFIX)'" >&2; exit 1 ;; esac
 	rm -rf $(INSTALL_LIB)
 	install -d $(INSTALL_LIB)/scripts/lib/stap-4.8-fixes $(INSTALL_LIB)/tapsets \
-		$(INSTALL_LIB)/build/py/pyscope $(INSTALL_LIB)/runtime/offsets/tables $(INSTALL_BIN)
+		$(INSTALL_LIB)/build/py/pyscope $(INSTALL_LIB)/tools/offsets/tables $(INSTALL_BIN)
 	install -m 755 $(INSTALL_EXECUTABLES) $(INSTALL_LIB)/scripts/
 	install -m 644 $(filter-out $(INSTALL_EXECUTABLES),$(INSTALL_SCRIPTS)) $(INSTALL_LIB)/scripts/
 	install -m 755 $(INSTALL_SCRIPT_LIB) $(INSTALL_LIB)/scripts/lib/
@@ -178,9 +186,9 @@ install: all
 		$(INSTALL_LIB)/build/
 	install -m 644 $(PRELOAD) $(INSTALL_LIB)/build/
 	install -m 644 $(PYEXT) $(PYEXT_DIR)/pyscope/__init__.py $(INSTALL_LIB)/build/py/pyscope/
-	install -m 644 runtime/offsets/keys.tsv runtime/offsets/glibc.tsv \
-		$(INSTALL_LIB)/runtime/offsets/
-	install -m 644 runtime/offsets/tables/*.tsv $(INSTALL_LIB)/runtime/offsets/tables/
+	install -m 644 tools/offsets/keys.tsv tools/offsets/glibc.tsv \
+		$(INSTALL_LIB)/tools/offsets/
+	install -m 644 tools/offsets/tables/*.tsv $(INSTALL_LIB)/tools/offsets/tables/
 	for t in $(INSTALL_TOOLS); do \
 		ln -sfn ../lib/pyscope/scripts/$$t.sh $(INSTALL_BIN)/pyscope-$$t || exit 1; \
 	done
@@ -197,6 +205,6 @@ uninstall:
 	if [ -f $(INSTALL_LIB)/INSTALLED ]; then rm -rf $(INSTALL_LIB); fi
 
 # pyscope-offsets: a CPython build's offsets table from its DWARF
-# (runtime/offsets), for interpreters whose DWARF the run itself lacks.
-include runtime/offsets/offsets.mk
+# (tools/offsets), for interpreters whose DWARF the run itself lacks.
+include tools/offsets/offsets.mk
 include runtime/pyscope/versions.mk

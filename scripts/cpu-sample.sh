@@ -138,10 +138,8 @@ if [ "$verbose" = 1 ]; then
     [ -z "$first" ] || pyscope_note "first sample $((first - PYSCOPE_T0)) ms after the start"
 fi
 
-# Samples the kernel side could not deliver or had to skip.
-# shellcheck disable=SC2046
-set -- $(pyscope_run_counts "$work/err")
-printf 'X\tlost\t%s\n' "$(($1 + $2))" >> "$raw"
+# (samples the kernel side had to skip or could not deliver: the
+# stream's own X skipped_probes and X transport_failures)
 
 if grep -q 'probe overhead.*exceeded threshold' "$work/err"; then
     pyscope_note "stopped early: sampling took more than half a CPU (SystemTap's overload guard); try a lower -F"

@@ -12,7 +12,7 @@ PKGS="systemtap systemtap-runtime systemtap-sdt-dev qemu-system-x86 \
 linux-image-amd64 linux-headers-amd64 busybox-static python3.11 \
 python3.11-dbg python3.11-dev python3-setuptools python3-pip python3-wheel bats \
 elfutils libdw-dev \
-gcc make cpio kmod gnuplot-nox libc6-dbg"
+gcc make cpio kmod gnuplot-nox libc6-dbg libxml2-utils strace tmux"
 
 # Only for the benchmarks (make bench-leak, make bench-cpu).
 BENCH_PKGS="bpfcc-tools bpftrace linux-perf"

@@ -233,9 +233,6 @@ rc=$PYSCOPE_RC
 # a target gone before the probes started: that one line, nothing else
 pyscope_target_gone "$errlog"
 pyscope_show_stap_errors "$errlog"
-# shellcheck disable=SC2046
-set -- $(pyscope_run_counts "$errlog")
-printf 'X\tskipped_probes\t%s\nX\ttransport_failures\t%s\n' "$1" "$2" >> "$raw"
 : > "$work/done"
 wait "$reader"
 lrc=$?

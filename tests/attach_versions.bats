@@ -6,35 +6,34 @@
 # (the tools in host mode inside the guest; see tests/attach.bats).
 load helpers
 
-PYENV=/root/.pyenv/versions
-
 setup_file() {
     export O="$BATS_FILE_TMPDIR/out"
     mkdir -p "$O"
     set --
     # a 3.13 with its DWARF hidden: libpython stripped of everything
-    if [ -x "$PYENV/3.13.0/bin/python3.13" ]; then
+    v=$(patch_of 3.13)
+    if [ -n "$v" ] && [ -x "$PYENV/$v/bin/python3.13" ]; then
         d="$BATS_FILE_TMPDIR/py313"
         mkdir -p "$d/bin" "$d/lib"
-        cp "$PYENV/3.13.0/bin/python3.13" "$d/bin/"
-        strip --strip-all -o "$d/lib/libpython3.13.so.1.0" "$PYENV/3.13.0/lib/libpython3.13.so.1.0"
-        ln -s "$PYENV/3.13.0/lib/python3.13" "$d/lib/python3.13"
+        cp "$PYENV/$v/bin/python3.13" "$d/bin/"
+        strip --strip-all -o "$d/lib/libpython3.13.so.1.0" "$PYENV/$v/lib/libpython3.13.so.1.0"
+        ln -s "$PYENV/$v/lib/python3.13" "$d/lib/python3.13"
         export STRIPPED313=$d
         # a compiled-in table whose frame and thread offsets are all
         # wrong: the profile can only be right if the process's own
         # _Py_DebugOffsets come first
         t="$BATS_FILE_TMPDIR/tables"
         mkdir -p "$t"
-        cp "$ROOT"/runtime/offsets/tables/*.tsv "$t/"
+        cp "$ROOT"/tools/offsets/tables/*.tsv "$t/"
         awk -F '\t' 'BEGIN { OFS = "\t" }
             $1 ~ /^(tstate|interp|runtime)\./ || $1 ~ /^iframe\.(previous|code|instr|owner)$/ ||
             $1 ~ /^code\.co_/ { $2 += 8 } { print }' \
-            "$ROOT/runtime/offsets/tables/3.13.tsv" > "$t/3.13.tsv"
+            "$ROOT/tools/offsets/tables/3.13.tsv" > "$t/3.13.tsv"
         export PYSCOPE_TABLES=$t
     fi
-    for v in 3.8.18 3.12.1; do
-        m=${v%.*}
-        [ -f "$PYENV/$v/lib/libpython$m.so.1.0" ] &&
+    for m in 3.8 3.12; do
+        v=$(patch_of "$m")
+        [ -n "$v" ] && [ -f "$PYENV/$v/lib/libpython$m.so.1.0" ] &&
             set -- "$@" --bind-copy "$PYENV/$v/lib/libpython$m.so.1.0"
     done
     rc=0
@@ -48,7 +47,10 @@ setup_file() {
 SVC=examples/service.py
 line_of() { grep -n -F -- "$1" "$ROOT/$SVC" | head -n 1 | cut -d: -f1; }
 show() { cat "$BATS_FILE_TMPDIR/scenario.log"; echo "--- $1:"; tail -n 25 "$O/$1/out" 2>/dev/null; }
-need() { [ -x "$PYENV/$1/bin/python${1%.*}" ] || skip "CPython $1 is not installed"; }
+need() {   # need MINOR: skip unless a patch release of it is installed
+    v=$(patch_of "$1")
+    [ -n "$v" ] && [ -x "$PYENV/$v/bin/python$1" ] || skip "CPython $1 is not installed under $PYENV"
+}
 
 check_cpu() {   # check_cpu MINOR FILE-IN-NOTE [python]
     show "cpu-$1"
@@ -77,18 +79,18 @@ check_leak() {
 }
 
 @test "attach to CPython 3.8 (shared libpython): Python-only stacks (--stack python) with lines" {
-    need 3.8.18
-    check_cpu 3.8 "$PYENV/3.8.18/lib/libpython3.8.so.1.0" python
+    need 3.8
+    check_cpu 3.8 "$PYENV/$v/lib/libpython3.8.so.1.0" python
 }
 
 @test "attach to CPython 3.12 (shared libpython): merged stacks with lines, and leak-watch" {
-    need 3.12.1
-    check_cpu 3.12 "$PYENV/3.12.1/lib/libpython3.12.so.1.0"
+    need 3.12
+    check_cpu 3.12 "$PYENV/$v/lib/libpython3.12.so.1.0"
     check_leak 3.12
 }
 
 @test "attach to CPython 3.13 without DWARF: offsets from the live process's _Py_DebugOffsets (--stack python)" {
-    need 3.13.0
+    need 3.13
     check_cpu 3.13 "$BATS_FILE_TMPDIR/py313/lib/libpython3.13.so.1.0" python
     grep -q "): offsets from _Py_DebugOffsets (process [0-9]*) ([0-9]* keys)" "$O/cpu-3.13/out"
 }

@@ -166,7 +166,7 @@ CS() { "$ROOT/scripts/cpu-sample.sh" "$@"; }
 
 @test "bad input: one clear line and a non-zero exit" {
     run CS
-    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]; echo "$output" | grep -q 'give -p PID or -c CMD'
+    [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]; echo "$output" | grep -q 'give a PID, -p PID or -c CMD'
     run CS -c "/bin/sleep 1"
     [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]; echo "$output" | grep -q 'not a CPython interpreter'
     run CS -p 999999999

@@ -1,6 +1,14 @@
 # helpers.bash: shared by the bats files.
 ROOT=$(CDPATH= cd -- "$BATS_TEST_DIRNAME/.." && pwd)
 PY=/usr/bin/python3.11
+PYENV=${PYENV:-/root/.pyenv/versions}
+
+# The newest installed patch release of a minor version under $PYENV
+# (3.8 -> 3.8.18), or nothing: the tests run on whatever pyenv has, not on
+# one patch release.
+patch_of() {
+    ls -d "$PYENV/$1".[0-9]* 2>/dev/null | sed 's|.*/||' | sort -V | tail -n 1
+}
 export PYSCOPE_QUIET=0
 
 # Share of samples (in percent, integer) in a folded file whose stack

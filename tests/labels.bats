@@ -15,10 +15,11 @@ setup_file() {
 }
 
 @test "pip installs the runtime from its pyproject.toml: it imports, paints a label, and keeps the DWARF the tapsets read" {
-    cp -r "$ROOT/runtime/pyscope" "$BATS_TEST_TMPDIR/src"
-    rm -rf "$BATS_TEST_TMPDIR/src/build" "$BATS_TEST_TMPDIR"/src/*.egg-info
+    # the whole runtime/: setup.py also compiles ../sampler and ../include
+    cp -r "$ROOT/runtime" "$BATS_TEST_TMPDIR/src"
+    rm -rf "$BATS_TEST_TMPDIR/src/pyscope/build" "$BATS_TEST_TMPDIR"/src/pyscope/*.egg-info
     run "$PY" -m pip install --no-build-isolation --no-deps --no-index \
-        --target "$BATS_TEST_TMPDIR/site" "$BATS_TEST_TMPDIR/src"
+        --target "$BATS_TEST_TMPDIR/site" "$BATS_TEST_TMPDIR/src/pyscope"
     echo "$output"
     [ "$status" -eq 0 ]
     # the pyproject.toml route, not setup.py's legacy install

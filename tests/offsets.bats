@@ -3,11 +3,11 @@
 # against the oracle (tests/c/offsets_oracle.c: offsetof/sizeof from each
 # CPython's own headers) and against the live interpreter
 # (tests/offsets/live_check.py reads its own memory at the table's
-# offsets); the committed fallback tables runtime/offsets/tables/3.X.tsv;
+# offsets); the committed fallback tables tools/offsets/tables/3.X.tsv;
 # stripped binaries, older DWARF, and bad input.  The modes without DWARF:
 # --elf-only, and --debug-offsets (3.13+'s _Py_DebugOffsets, from the file
 # or a live process; 3.14 through a fixture built from
-# runtime/offsets/tables/3.14-notes.md).
+# tools/offsets/tables/3.14-notes.md).
 load helpers
 
 PYENV_VERSIONS=${PYENV_ROOT:-/root/.pyenv}/versions
@@ -15,7 +15,7 @@ USAGE="usage: pyscope-offsets [-o FILE] [--debug-file DEBUGFILE | --elf-only | -
 
 setup_file() {
     cd "$ROOT" || return 1
-    make -s -f runtime/offsets/offsets.mk build/pyscope-offsets >&2
+    make -s -f tools/offsets/offsets.mk build/pyscope-offsets >&2
 }
 
 setup() {
@@ -468,14 +468,14 @@ PYEOF
 @test "committed fallback tables: make-tables.sh reproduces every one it can, and they are well-formed" {
     local table committed made=0 minor
     for minor in 8 9 10 11 12 13; do
-        [ -f "$ROOT/runtime/offsets/tables/3.$minor.tsv" ]
+        [ -f "$ROOT/tools/offsets/tables/3.$minor.tsv" ]
     done
     run "$ROOT/tests/offsets/make-tables.sh" "$TMP/tables"
     echo "$output"
     [ "$status" -eq 0 ]
     for table in "$TMP"/tables/3.*.tsv; do
         [ -f "$table" ] || continue
-        committed=$ROOT/runtime/offsets/tables/${table##*/}
+        committed=$ROOT/tools/offsets/tables/${table##*/}
         if [ "$(sed -n 2p "$committed")" = "$(sed -n 2p "$table")" ]; then
             diff "$committed" "$table"      # the same build: byte for byte
         else
@@ -490,8 +490,8 @@ PYEOF
     # Every table, also those written by hand for versions not installed:
     # a comment header, then sorted "key<TAB>decimal" lines, keys from
     # keys.tsv only, no sym.* (per ELF file).
-    grep -v '^#' "$ROOT/runtime/offsets/keys.tsv" | cut -f 1 > "$TMP/known"
-    for table in "$ROOT"/runtime/offsets/tables/3.*.tsv; do
+    grep -v '^#' "$ROOT/tools/offsets/keys.tsv" | cut -f 1 > "$TMP/known"
+    for table in "$ROOT"/tools/offsets/tables/3.*.tsv; do
         echo "$table"
         head -n 1 "$table" | grep -q '^# '
         ! grep -q '^sym\.' "$table" || false
@@ -508,14 +508,14 @@ PYEOF
         DIR=$(pyenv_dir "$minor")
         [ -n "$DIR" ] && [ -x "$DIR/bin/python3.$minor" ] || continue
         run "$DIR/bin/python3.$minor" "$ROOT/tests/offsets/live_check.py" \
-            "$ROOT/runtime/offsets/tables/3.$minor.tsv"
+            "$ROOT/tools/offsets/tables/3.$minor.tsv"
         echo "3.$minor:"; echo "$output" | grep -v '^ok '
         [ "$status" -eq 0 ]
         ran=$((ran + 1))
     done
     if [ -d /usr/include/python3.11/internal ]; then
         oracle /usr/include/python3.11 "$TMP/debian.tsv"
-        diff <(grep -v -e '^#' -e '^version_hex' "$ROOT/runtime/offsets/tables/3.11.tsv") \
+        diff <(grep -v -e '^#' -e '^version_hex' "$ROOT/tools/offsets/tables/3.11.tsv") \
              <(grep -v -e '^#' -e '^version_hex' "$TMP/debian.tsv" | LC_ALL=C sort)
     fi
     [ "$ran" -gt 0 ] || skip "no pyenv CPython to run"
@@ -530,7 +530,7 @@ PYEOF
         oracle "$INCLUDE" "$TMP/o.tsv"
         cat "$TMP/o.tsv" >> "$TMP/all"
     done
-    diff <(grep -v '^#' "$ROOT/runtime/offsets/keys.tsv" | cut -f 1 | LC_ALL=C sort) \
+    diff <(grep -v '^#' "$ROOT/tools/offsets/keys.tsv" | cut -f 1 | LC_ALL=C sort) \
          <(grep -v '^#' "$TMP/all" | cut -f 1 | LC_ALL=C sort -u)
 }
 
@@ -646,7 +646,7 @@ PYEOF
         grep -qx '# source _Py_DebugOffsets (file)' "$TMP/do.tsv"
         check_debug_offsets_keys "$TMP/do.tsv"
         # All but sym.* and elf.exec are in the committed table.
-        run agree "$ROOT/runtime/offsets/tables/3.13.tsv" "$TMP/do.tsv"
+        run agree "$ROOT/tools/offsets/tables/3.13.tsv" "$TMP/do.tsv"
         echo "$output"
         [ "$status" -eq 0 ]
         [ "$output" = "31 keys agree" ]
@@ -655,7 +655,7 @@ PYEOF
         [ "$status" -eq 0 ]
         [ "$output" = "34 keys agree" ]
     done
-    # By hand: runtime/offsets/tables/3.14-notes.md section 7.2.
+    # By hand: tools/offsets/tables/3.14-notes.md section 7.2.
     [ "$(value "$TMP/do.tsv" runtime.interpreters_head)" = 632 ]
     [ "$(value "$TMP/do.tsv" interp.next)" = 7264 ]
     [ "$(value "$TMP/do.tsv" tstate.native_thread_id)" = 160 ]
@@ -680,7 +680,7 @@ PYEOF
     grep -qx "# source _Py_DebugOffsets (pid $BG_PID)" "$TMP/live.tsv"
     diff <(grep -v '^#' "$TMP/file.tsv") <(grep -v '^#' "$TMP/live.tsv")
     check_debug_offsets_keys "$TMP/live.tsv"
-    run agree "$ROOT/runtime/offsets/tables/3.13.tsv" "$TMP/live.tsv"
+    run agree "$ROOT/tools/offsets/tables/3.13.tsv" "$TMP/live.tsv"
     echo "$output"
     [ "$status" -eq 0 ]
     [ "$output" = "31 keys agree" ]
@@ -760,7 +760,7 @@ PYEOF
 }
 
 @test "3.14 layout: a fixture made from 3.14-notes.md section 7.3 gives tables/3.14.tsv's values (file; live ET_EXEC and PIE)" {
-    local notes=$ROOT/runtime/offsets/tables/3.14-notes.md kind f address
+    local notes=$ROOT/tools/offsets/tables/3.14-notes.md kind f address
     python3 "$ROOT/tests/offsets/debugoffsets_fixture.py" "$notes" 14 "$TMP/fixture.c"
     mkdir "$TMP/exec" "$TMP/pie"
     cc -O0 -no-pie -o "$TMP/exec/python3.14" "$TMP/fixture.c"
@@ -778,7 +778,7 @@ PYEOF
         # 3.14.10 (the binary the notes' values were read from), not the
         # committed table's 3.14.0.
         [ "$(value "$TMP/do.tsv" version_hex)" = $((0x030e0af0)) ]
-        run agree "$ROOT/runtime/offsets/tables/3.14.tsv" \
+        run agree "$ROOT/tools/offsets/tables/3.14.tsv" \
             <(grep -v '^version_hex' "$TMP/do.tsv")
         echo "$output"
         [ "$status" -eq 0 ]

@@ -214,6 +214,21 @@ EOF
     fi
 }
 
+@test "the V record: version 1 read, another version refused by both readers; the stream's own counters are its losses" {
+    printf 'V\t1\tcpu-sample\nS\t1\tok\tn10\nN\t10\tmain\tprog\nX\tskipped_probes\t3\nX\ttransport_failures\t2\nX\ttruncated\t0\n' >"$OUT/v1"
+    run --separate-stderr "$REPORT" --folded "$OUT/f" "$OUT/v1"
+    [ "$status" -eq 0 ]
+    [ "${stderr_lines[0]}" = "pyscope: 1 samples (ok 1, no python state 0, read faults 0), 5 lost, 0 truncated" ]
+    printf 'V\t2\tcpu-sample\nS\t1\tok\tn10\n' >"$OUT/v2"
+    run --separate-stderr "$REPORT" --folded "$OUT/f2" "$OUT/v2"
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "pyscope-report: '$OUT/v2' is a record stream of another format (its V record says version 2; this reader knows version 1)" ]
+    [ ! -e "$OUT/f2" ]
+    run --separate-stderr "$ROOT/build/pyscope-leak" "$OUT/v2"
+    [ "$status" -eq 2 ]
+    [ "$stderr" = "pyscope-leak: $OUT/v2 is a record stream of another format (its V record says version 2; this reader knows version 1)" ]
+}
+
 @test "a very long line is handled" {
     awk 'BEGIN {
         printf "S\t1\tok\t"

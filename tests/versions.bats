@@ -9,10 +9,15 @@ load helpers
 
 PYENV=/root/.pyenv/versions
 
-python_of() {   # python_of 3.8.18 -> its executable, or skip
-    exe=$PYENV/$1/bin/python${1%.*}
-    [ -x "$exe" ] || skip "CPython $1 is not installed ($exe)"
-    echo "$exe"
+python_of() {   # python_of 3.8.18 -> its executable
+    echo "$PYENV/$1/bin/python${1%.*}"
+}
+
+# need_version VERSION: skip the test when it is not installed (called in
+# the test's own shell: a skip inside $(...) would end only the subshell)
+need_version() {
+    [ -n "$1" ] && [ -x "$(python_of "$1")" ] ||
+        skip "CPython ${1:-of this minor version} is not installed under $PYENV"
 }
 
 # One cpu-sample run a version serves two tests (one guest boot, one
@@ -23,6 +28,7 @@ python_of() {   # python_of 3.8.18 -> its executable, or skip
 # --labels split (and then execs() again, now with the walk of a process
 # that has frame labels).  Its outputs are kept for the file's later tests.
 version_run() {   # version_run VERSION -> $p: the run's output prefix
+    need_version "$1"
     exe=$(python_of "$1")
     minor=${1%.*}
     p="$BATS_FILE_TMPDIR/v$1"
@@ -126,27 +132,27 @@ check_version() {
 }
 
 @test "CPython 3.8: merged stacks, names and lines (PyFrameObject, co_lnotab)" {
-    check_version 3.8.18
+    check_version "$(patch_of 3.8)"
 }
 
 @test "CPython 3.9: merged stacks, names and lines (PyFrameObject, co_lnotab)" {
-    check_version 3.9.18
+    check_version "$(patch_of 3.9)"
 }
 
 @test "CPython 3.10: merged stacks, names and lines (3.10 co_linetable)" {
-    check_version 3.10.13
+    check_version "$(patch_of 3.10)"
 }
 
 @test "CPython 3.11 (pyenv, shared libpython): merged stacks, names and lines" {
-    check_version 3.11.7
+    check_version "$(patch_of 3.11)"
 }
 
 @test "CPython 3.12: merged stacks, names and lines (shim frames skipped)" {
-    check_version 3.12.1
+    check_version "$(patch_of 3.12)"
 }
 
 @test "CPython 3.13: merged stacks, names and lines (f_executable, tstate->current_frame)" {
-    check_version 3.13.0
+    check_version "$(patch_of 3.13)"
 }
 
 @test "the pyscope extension's unit tests pass under every installed CPython" {
@@ -162,10 +168,11 @@ check_version() {
 }
 
 @test "a free-threaded build is refused in one line" {
-    python_of 3.13.0 >/dev/null
+    v=$(patch_of 3.13)
+    need_version "$v"
     # the layout check alone (no guest): a free-threaded build's library
     # is libpython3.13t.so
-    cp "$PYENV/3.13.0/lib/libpython3.13.so.1.0" "$BATS_TEST_TMPDIR/libpython3.13t.so.1.0"
+    cp "$PYENV/$v/lib/libpython3.13.so.1.0" "$BATS_TEST_TMPDIR/libpython3.13t.so.1.0"
     run "$ROOT/scripts/lib/layout-stpm.sh" "$BATS_TEST_TMPDIR/libpython3.13t.so.1.0"
     echo "$output"
     [ "$status" -ne 0 ]
@@ -174,7 +181,9 @@ check_version() {
 }
 
 @test "unsupported interpreters get one line naming the supported versions" {
-    exe=$(python_of 3.7.16)
+    v=$(patch_of 3.7)
+    need_version "$v"
+    exe=$(python_of "$v")
     run "$ROOT/scripts/cpu-sample.sh" -c "$exe $ROOT/examples/busy.py 1" -o "$BATS_TEST_TMPDIR/x"
     echo "$output"
     [ "$status" -ne 0 ]
@@ -210,9 +219,10 @@ callback_ok() {
 }
 
 @test "a stripped interpreter, profiled with offsets extracted beforehand by pyscope-offsets" {
-    python_of 3.12.1 >/dev/null
+    v=$(patch_of 3.12)
+    need_version "$v"
     d="$BATS_TEST_TMPDIR/py312"
-    stripped_install 3.12.1 "$d"
+    stripped_install "$v" "$d"
     lib="$d/lib/libpython3.12.so.1.0"
     empty="$BATS_TEST_TMPDIR/no-tables"; mkdir -p "$empty"
     cache="$BATS_TEST_TMPDIR/offsets"; mkdir -p "$cache"
@@ -225,20 +235,21 @@ callback_ok() {
     echo "$output" | grep -q 'no offset for .* extract them with pyscope-offsets'
     # extracted once, from the original's DWARF, into the cache by build-id
     bid=$(readelf -n "$lib" | sed -n 's/.*Build ID: *\([0-9a-f]*\).*/\1/p')
-    "$ROOT/build/pyscope-offsets" --debug-file "$PYENV/3.12.1/lib/libpython3.12.so.1.0" \
+    "$ROOT/build/pyscope-offsets" --debug-file "$PYENV/$v/lib/libpython3.12.so.1.0" \
         -o "$cache/$bid.tsv" "$lib"
     run env PYSCOPE_TABLES="$empty" PYSCOPE_OFFSETS_DIR="$cache" \
         "$ROOT/scripts/cpu-sample.sh" -c "$cmd" -o "$BATS_TEST_TMPDIR/s"
     echo "$output" | tail -5
     [ "$status" -eq 0 ]
-    echo "$output" | grep -q "CPython 3\.12\.1 ($lib): offsets from an extracted table ($cache/$bid\.tsv) ([0-9]* keys)\$"
+    echo "$output" | grep -q "CPython $(echo "$v" | sed 's/\./\\./g') ($lib): offsets from an extracted table ($cache/$bid\.tsv) ([0-9]* keys)\$"
     callback_ok "$BATS_TEST_TMPDIR/s.folded"
 }
 
 @test "CPython 3.13 with no DWARF at all: offsets from _Py_DebugOffsets" {
-    python_of 3.13.0 >/dev/null
+    v=$(patch_of 3.13)
+    need_version "$v"
     d="$BATS_TEST_TMPDIR/py313"
-    stripped_install 3.13.0 "$d"
+    stripped_install "$v" "$d"
     lib="$d/lib/libpython3.13.so.1.0"
     # a compiled-in table whose frame and thread offsets are all wrong:
     # the run can only work if what the build itself says comes first
@@ -246,7 +257,7 @@ callback_ok() {
     awk -F '\t' 'BEGIN { OFS = "\t" }
         $1 ~ /^(tstate|interp|runtime)\./ || $1 ~ /^iframe\.(previous|code|instr|owner)$/ ||
         $1 ~ /^code\.co_/ { $2 += 8 } { print }' \
-        "$ROOT/runtime/offsets/tables/3.13.tsv" > "$tables/3.13.tsv"
+        "$ROOT/tools/offsets/tables/3.13.tsv" > "$tables/3.13.tsv"
     run env PYSCOPE_TABLES="$tables" PYSCOPE_OFFSETS_DIR="$BATS_TEST_TMPDIR/none" \
         "$ROOT/scripts/cpu-sample.sh" \
         -c "env LD_LIBRARY_PATH=$d/lib $d/bin/python3.13 $ROOT/examples/callback.py 6" \
@@ -274,6 +285,7 @@ build_leaky() {   # build_leaky EXE DIR
 # traced 3.13 once took longer than 45 s to reach its first round) can
 # beat.  -d only keeps a stuck run from holding up the suite.
 check_leaks() {
+    need_version "$1"
     exe=$(python_of "$1")
     d="$BATS_TEST_TMPDIR/ext"
     build_leaky "$exe" "$d"
@@ -304,27 +316,27 @@ check_leaks() {
 }
 
 @test "leak-watch on CPython 3.8: both leaks, at their lines, within 10%" {
-    check_leaks 3.8.18
+    check_leaks "$(patch_of 3.8)"
 }
 
 @test "leak-watch on CPython 3.9: both leaks, at their lines, within 10%" {
-    check_leaks 3.9.18
+    check_leaks "$(patch_of 3.9)"
 }
 
 @test "leak-watch on CPython 3.10: both leaks, at their lines, within 10%" {
-    check_leaks 3.10.13
+    check_leaks "$(patch_of 3.10)"
 }
 
 @test "leak-watch on CPython 3.11 (pyenv, shared libpython): both leaks, at their lines, within 10%" {
-    check_leaks 3.11.7
+    check_leaks "$(patch_of 3.11)"
 }
 
 @test "leak-watch on CPython 3.12: both leaks, at their lines, within 10%" {
-    check_leaks 3.12.1
+    check_leaks "$(patch_of 3.12)"
 }
 
 @test "leak-watch on CPython 3.13: both leaks, at their lines, within 10%" {
-    check_leaks 3.13.0
+    check_leaks "$(patch_of 3.13)"
 }
 
 # The labelled part of version_run: cpu-sample --labels split charges each
@@ -347,25 +359,25 @@ check_labels() {
 }
 
 @test "labels on CPython 3.8: each request's samples under its own label" {
-    check_labels 3.8.18
+    check_labels "$(patch_of 3.8)"
 }
 
 @test "labels on CPython 3.9: each request's samples under its own label" {
-    check_labels 3.9.18
+    check_labels "$(patch_of 3.9)"
 }
 
 @test "labels on CPython 3.10: each request's samples under its own label" {
-    check_labels 3.10.13
+    check_labels "$(patch_of 3.10)"
 }
 
 @test "labels on CPython 3.11 (pyenv, shared libpython): each request's samples under its own label" {
-    check_labels 3.11.7
+    check_labels "$(patch_of 3.11)"
 }
 
 @test "labels on CPython 3.12: each request's samples under its own label" {
-    check_labels 3.12.1
+    check_labels "$(patch_of 3.12)"
 }
 
 @test "labels on CPython 3.13: each request's samples under its own label" {
-    check_labels 3.13.0
+    check_labels "$(patch_of 3.13)"
 }

@@ -6,7 +6,7 @@
  *
  * Interposes the C library's malloc family (domain 3, "libc") and hands
  * every call to the next definition (dlsym(RTLD_NEXT)), counting it with
- * the sampler of runtime/pyscope/sampler.h.  In a Python interpreter the
+ * the sampler of runtime/sampler/sampler.h.  In a Python interpreter the
  * constructor also hooks the three Python domains (pymem_hooks.c): only
  * the outermost wrapper counts (the per-thread depth in sampler.h), so a
  * PyObject_Malloc() that ends in malloc() is one event, of domain 2.

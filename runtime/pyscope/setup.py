@@ -9,6 +9,11 @@ setuptools only.  Any CPython 3.8 to 3.13 builds it the same way
 (frames.c has what differs); `make pyext-versions` (versions.mk) does so
 for each one pyenv has, into build/py-3.X.
 
+The allocation sampler it shares with the LD_PRELOAD library is compiled
+from ../sampler, and the constants shared with the tapsets come from
+../include: pip needs the whole runtime/ directory (a checkout), not this
+one alone.
+
 The shared object must keep its DWARF: out-of-process readers (SystemTap)
 find the label table through it.  Hence -g, and no stripping anywhere.
 """
@@ -28,10 +33,16 @@ TLS_DIALECT = (["-mtls-dialect=gnu2"] if platform.machine() == "x86_64"
 HERE = os.path.dirname(os.path.abspath(__file__))
 # setuptools wants paths relative to the working directory.
 SRC = os.path.relpath(HERE)
+# The sampler (runtime/sampler) and the shared constants (runtime/include),
+# beside this directory.  Their sources are given absolute: setuptools puts
+# an object at BUILD_TEMP/SOURCE, and a "../" there would leave the
+# build-temp (and make every build-temp share one object).
+SAMPLER = os.path.normpath(os.path.join(HERE, os.pardir, "sampler"))
+INCLUDE = os.path.normpath(os.path.join(HERE, os.pardir, "include"))
 
 SOURCES = ["module.c", "label.c", "table.c", "text.c", "frames.c", "crash.c",
-           "unwound.c", "sampling.c", "sampler.c", "liveset.c",
-           "pymem_hooks.c"]
+           "unwound.c", "sampling.c"]
+SAMPLER_SOURCES = ["sampler.c", "liveset.c", "pymem_hooks.c"]
 
 
 class BuildExtWithPackage(build_ext):
@@ -57,12 +68,15 @@ setup(
     ext_modules=[
         Extension(
             "pyscope._pyscope",
-            sources=[os.path.join(SRC, s) for s in SOURCES],
-            depends=[os.path.join(SRC, h) for h in
-                     ("pyscope_labels.h", "pyscope_shared.h", "table.h",
-                      "text.h", "frames.h", "crash.h", "label.h",
-                      "unwound.h", "sampling.h", "sampler.h", "liveset.h",
-                      "pymem_hooks.h")],
+            sources=([os.path.join(SRC, s) for s in SOURCES] +
+                     [os.path.join(SAMPLER, s) for s in SAMPLER_SOURCES]),
+            include_dirs=[SAMPLER, INCLUDE],
+            depends=([os.path.join(SRC, h) for h in
+                      ("pyscope_labels.h", "table.h", "text.h", "frames.h",
+                       "crash.h", "label.h", "unwound.h", "sampling.h")] +
+                     [os.path.join(SAMPLER, h) for h in
+                      ("sampler.h", "liveset.h", "pymem_hooks.h")] +
+                     [os.path.join(INCLUDE, "pyscope_shared.h")]),
             extra_compile_args=["-g", "-O2", "-Wall", "-Wextra",
                                 "-fno-strict-aliasing"] + TLS_DIALECT,
             # log() and expm1() for the sampler (sampler.c).

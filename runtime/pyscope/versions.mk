@@ -27,7 +27,8 @@ PYEXT_MINORS ?= 3.8 3.9 3.10 3.11 3.12 3.13
 # rule, the default goal stays (or, alone, becomes pyext-versions).
 pyext_versions_saved_goal := $(.DEFAULT_GOAL)
 
-PYEXT_VERSIONS_SRC := $(wildcard runtime/pyscope/*.c runtime/pyscope/*.h) \
+PYEXT_VERSIONS_SRC := $(wildcard runtime/pyscope/*.c runtime/pyscope/*.h \
+	runtime/sampler/*.c runtime/sampler/*.h runtime/include/*.h) \
 	runtime/pyscope/setup.py runtime/pyscope/pyscope/__init__.py
 
 # "3.X=DIR" for each supported 3.X, DIR the newest pyenv 3.X.Y with a

@@ -25,8 +25,7 @@
 #                            checked before anything is built or booted:
 #                            one line and exit 1 when one is wrong
 # and later pyscope_stap_args_file (the stap words for the target),
-# pyscope_progress (a progress line every 10 s) and pyscope_run_counts (what
-# stap and its transport lost, from stap's stderr).
+# and pyscope_progress (a progress line every 10 s).
 
 # the shared values' defaults (a tool sets hz and prefix after sourcing)
 pid="" cmd="" secs=0 hz="" prefix="" prefix_given=0 runner_mode="" verbose=0
@@ -221,14 +220,6 @@ pyscope_progress() {
 pyscope_progress_stop() {
     [ -z "${_pyscope_progress:-}" ] || kill "$_pyscope_progress" 2>/dev/null
     _pyscope_progress=""
-}
-
-# pyscope_run_counts ERRFILE: "SKIPPED TRANSPORT-FAILURES", what stap said
-# at its end of the probes it skipped and the messages its transport lost.
-pyscope_run_counts() {
-    printf '%s %s\n' \
-        "$(sed -n 's/.*skipped probes: \([0-9]*\).*/\1/p' "$1" | awk '{s += $1} END {print s + 0}')" \
-        "$(sed -n 's/.*There were \([0-9]*\) transport failures.*/\1/p' "$1" | awk '{s += $1} END {print s + 0}')"
 }
 
 # pyscope_target_gone ERRFILE: the one line when an attached process was

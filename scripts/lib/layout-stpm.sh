@@ -13,8 +13,8 @@
 #      $PYSCOPE_OFFSETS_DIR/BUILD-ID.tsv (default ~/.cache/pyscope/offsets;
 #      pyscope-offsets --debug-file DEBUGFILE -o DIR/BUILD-ID.tsv ELF)
 #   4. _Py_DebugOffsets as initialised in the ELF file itself (3.13+)
-#   5. the table of its minor version, runtime/offsets/tables/3.X.tsv
-#      ($PYSCOPE_TABLES instead of runtime/offsets/tables, for tests)
+#   5. the table of its minor version, tools/offsets/tables/3.X.tsv
+#      ($PYSCOPE_TABLES instead of tools/offsets/tables, for tests)
 # The version and _PyRuntime's address always come from ELF itself.  One
 # line on stderr says which interpreter it is and where its offsets came
 # from (silenced by PYSCOPE_QUIET=1).
@@ -33,7 +33,7 @@ elf=${1:?usage: layout-stpm.sh ELF [PID]}
 pid=${2:-}
 offsets=$PYSCOPE_BUILD/pyscope-offsets
 [ -x "$offsets" ] || pyscope_die "$offsets is missing (run make)"
-tables=${PYSCOPE_TABLES:-$PYSCOPE_ROOT/runtime/offsets/tables}
+tables=${PYSCOPE_TABLES:-$PYSCOPE_ROOT/tools/offsets/tables}
 # (PYSCOPE_CACHE: common.sh)
 dir=${PYSCOPE_OFFSETS_DIR:-$PYSCOPE_CACHE/offsets}
 
@@ -76,8 +76,8 @@ fi
 memo=""
 if [ -z "$pid" ] || [ "$minor" -lt 13 ]; then
     k=$( { printf '%s %s %s\n' "$elf" "$tables" "$dir"
-           stat -L -c '%n %s %Y' "$file" "$offsets" "$0" "$PYSCOPE_ROOT/runtime/offsets/keys.tsv" \
-               "$PYSCOPE_ROOT/runtime/offsets/glibc.tsv" "$tables/3.$minor.tsv" ${dbg:+"$dbg"} ${bid:+"$dir/$bid.tsv"} 2>&1; } | md5sum)
+           stat -L -c '%n %s %Y' "$file" "$offsets" "$0" "$PYSCOPE_ROOT/tools/offsets/keys.tsv" \
+               "$PYSCOPE_ROOT/tools/offsets/glibc.tsv" "$tables/3.$minor.tsv" ${dbg:+"$dbg"} ${bid:+"$dir/$bid.tsv"} 2>&1; } | md5sum)
     memo=$PYSCOPE_CACHE/layout/${k%% *}
     if [ -f "$memo.stpm" ] && [ -f "$memo.note" ]; then
         pyscope_note "$(cat "$memo.note")"
@@ -95,7 +95,7 @@ dwarf_table() {
     if [ -n "$bid" ]; then
         k=$( { printf '%s\n' "$elf"; stat -L -c '%s %Y' "$file" "$offsets" 2>/dev/null
                stat -L -c '%s %Y' "$dbg" 2>/dev/null
-               cat "$PYSCOPE_ROOT/runtime/offsets/keys.tsv"; } | md5sum | cut -c1-32)
+               cat "$PYSCOPE_ROOT/tools/offsets/keys.tsv"; } | md5sum | cut -c1-32)
         c=$PYSCOPE_CACHE/dwarf/$bid-$k.tsv
         if [ -f "$c" ]; then
             cat "$c"
@@ -139,12 +139,12 @@ printf 'the ELF file\n' > "$tmp/0.name"
 # the first source that has it; only well-formed keys and decimal values
 # get through (they become macro text).  Every key of keys.tsv gets a
 # macro (-1: not in this version), so the tapsets compile for any version;
-# the facts say which apply; so does every key of runtime/offsets/glibc.tsv
+# the facts say which apply; so does every key of tools/offsets/glibc.tsv
 # (the C library's layout).  An error is one line in $tmp/err.
 set --
 for f in "$tmp"/[0-9]*.tsv; do set -- "$@" "$f"; done
-awk -F '\t' -v keys="$PYSCOPE_ROOT/runtime/offsets/keys.tsv" -v err="$tmp/err" \
-    -v libc="$PYSCOPE_ROOT/runtime/offsets/glibc.tsv" \
+awk -F '\t' -v keys="$PYSCOPE_ROOT/tools/offsets/keys.tsv" -v err="$tmp/err" \
+    -v libc="$PYSCOPE_ROOT/tools/offsets/glibc.tsv" \
     -v note="$tmp/note" -v elf="$elf" -v minor="$minor" -v major="$major" \
     -v micro="$micro" -v bid="${bid:-unknown}" -v tmp="$tmp" '
 function has(k) { return k in v }
@@ -217,7 +217,7 @@ END {
     printf "@define py_code_tag_mask %%( %d %%)\n@define py_off_code_name %%( %s %%)\n", code_tag_mask, v[name_key]
     printf "@define py_str_kind_bit %%( %s %%)\n@define py_str_compact_bit %%( %s %%)\n", kind_bit, compact_bit
     printf "@define py_str_ascii_bit %%( %s %%)\n\n", ascii_bit
-    printf "/* offsets (runtime/offsets/keys.tsv; -1: not in this version) */\n"
+    printf "/* offsets (tools/offsets/keys.tsv; -1: not in this version) */\n"
     while ((getline line < keys) > 0) {
         if (line ~ /^#/) continue
         split(line, kf, "\t")
@@ -225,7 +225,7 @@ END {
         name = kf[1]; gsub(/\./, "_", name)
         printf "@define py_%s %%( %s %%)\n", name, (kf[1] in v) ? v[kf[1]] : -1
     }
-    printf "\n/* the C library (runtime/offsets/glibc.tsv) */\n"
+    printf "\n/* the C library (tools/offsets/glibc.tsv) */\n"
     while ((getline line < libc) > 0) {
         if (line ~ /^#/ || line == "") continue
         split(line, kf, "\t")

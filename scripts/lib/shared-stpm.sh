@@ -1,7 +1,7 @@
 #!/bin/sh
 # shared-stpm.sh HEADER: print the tapset macro file of the constants the
 # C runtime and the tapsets share (`make` writes tapsets/pyscope_shared.stpm
-# from runtime/pyscope/pyscope_shared.h).  Every "#define PYSCOPE_X VALUE"
+# from runtime/include/pyscope_shared.h).  Every "#define PYSCOPE_X VALUE"
 # becomes "@define PYSCOPE_X %( VALUE %)": UINT64_C(n) and a u suffix
 # dropped, PYSCOPE_Y in an expression read as @PYSCOPE_Y; a string of 8
 # bytes also gives PYSCOPE_X_U64, its bytes as a little-endian word.  A
@@ -27,7 +27,7 @@ function number(t) {
 }
 BEGIN {
     for (i = 32; i < 127; i++) ord[sprintf("%c", i)] = i
-    print "/* pyscope_shared.stpm - generated from runtime/pyscope/pyscope_shared.h"
+    print "/* pyscope_shared.stpm - generated from runtime/include/pyscope_shared.h"
     print "   by scripts/lib/shared-stpm.sh (make); do not edit.  The constants"
     print "   the C runtime and the tapsets share. */"
 }

@@ -6,10 +6,11 @@
 O=$PYSCOPE_OUT
 PYENV=/root/.pyenv/versions
 
-for v in 3.8.18 3.12.1; do
-    m=${v%.*}
-    exe=$PYENV/$v/bin/python$m
-    [ -x "$exe" ] || { echo "absent $v"; continue; }
+for m in 3.8 3.12; do
+    # the newest installed patch release
+    v=$(ls -d "$PYENV/$m".[0-9]* 2>/dev/null | sed 's|.*/||' | sort -V | tail -n 1)
+    exe=$PYENV/${v:-none}/bin/python$m
+    [ -x "$exe" ] || { echo "absent $m"; continue; }
     SVC_PY=$exe start_service "svc-$m"
     # 3.8: Python frames alone (the probe's walk in C), 3.12: merged
     mode=merged

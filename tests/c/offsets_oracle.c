@@ -4,14 +4,14 @@
  * Compiled once per CPython version, against its include/python3.X
  * directory (with internal/ headers) and -DPy_BUILD_CORE; see
  * tests/offsets/build-oracle.sh for the flags.  Prints "key<TAB>decimal"
- * for every key of runtime/offsets/keys.tsv that applies to the version
+ * for every key of tools/offsets/keys.tsv that applies to the version
  * it was compiled for, using offsetof() and sizeof(), except:
  *   - the elf keys (sym.*, elf.exec: only the ELF file knows them), and
  *   - the bit positions of PyASCIIObject.state's bitfields, which C cannot
  *     take the offset of: they are found by setting the field to 1 in a
  *     zeroed struct and looking for the bit that changed.
  * Which keys apply to which version comes from keys.tsv, through
- * oracle_keys.h (runtime/offsets/gen-keys.sh oracle; build-oracle.sh makes
+ * oracle_keys.h (tools/offsets/gen-keys.sh oracle; build-oracle.sh makes
  * it): PYSCOPE_KEY_x says whether key x applies.  The values, and which
  * member a key is in each version, come from the headers alone.  At the
  * end the keys printed are checked against keys.tsv's list for the version

@@ -1,9 +1,9 @@
-/* test_report.c - unit tests for runtime/report (pyscope-report).
+/* test_report.c - unit tests for tools/report (pyscope-report).
  *
- * Build from the repository root, with every runtime/report source file
+ * Build from the repository root, with every tools/report source file
  * except main.c:
  *   gcc -O2 -g -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE \
- *       -Iruntime/report tests/c/test_report.c <those files> \
+ *       -Itools/report tests/c/test_report.c <those files> \
  *       -o build/test-report
  * Prints one line per failed check and "N passed, M failed" (tests, not
  * checks) at the end; exits 1 if anything failed.

@@ -3,8 +3,8 @@
 # own headers, so that it prints that build's offsets table from
 # offsetof()/sizeof().  INCLUDE_DIR is the include/python3.X directory of
 # the build; it must have the internal/ headers (-DPy_BUILD_CORE).  The
-# keys and the versions they apply to come from runtime/offsets/keys.tsv
-# (runtime/offsets/gen-keys.sh oracle writes them as oracle_keys.h).
+# keys and the versions they apply to come from tools/offsets/keys.tsv
+# (tools/offsets/gen-keys.sh oracle writes them as oracle_keys.h).
 #
 # usage: tests/offsets/build-oracle.sh INCLUDE_DIR OUTPUT
 set -eu
@@ -20,10 +20,10 @@ if [ ! -f "$include/Python.h" ] || [ ! -d "$include/internal" ]; then
     echo "build-oracle.sh: $include has no Python.h and internal/ headers" >&2
     exit 1
 fi
-# Which keys apply to which version: runtime/offsets/keys.tsv, as a header.
+# Which keys apply to which version: tools/offsets/keys.tsv, as a header.
 gen=$(mktemp -d)
 trap 'rm -rf "$gen"' EXIT
-"$root/runtime/offsets/gen-keys.sh" oracle "$root/runtime/offsets/keys.tsv" \
+"$root/tools/offsets/gen-keys.sh" oracle "$root/tools/offsets/keys.tsv" \
     > "$gen/oracle_keys.h"
 ${CC:-cc} -std=c11 -O0 -Wall -Wextra -DPy_BUILD_CORE -I"$include" -I"$gen" \
     -o "$output" "$root/tests/c/offsets_oracle.c"

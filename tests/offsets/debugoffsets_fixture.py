@@ -1,6 +1,6 @@
 """debugoffsets_fixture.py: write a C file whose _PyRuntime starts with a
 _Py_DebugOffsets struct laid out and filled in as a table of
-runtime/offsets/tables/3.14-notes.md says (section 7.2 for 3.13, 7.3 for
+tools/offsets/tables/3.14-notes.md says (section 7.2 for 3.13, 7.3 for
 3.14; for 3.14 the values of the last column, read from a real 3.14.10
 build).  Compiled as an executable or a shared library, it stands in for
 a libpython that is not installed: pyscope-offsets --debug-offsets must

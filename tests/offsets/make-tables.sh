@@ -1,5 +1,5 @@
 #!/bin/sh
-# make-tables.sh: write runtime/offsets/tables/3.X.tsv, the compiled-in
+# make-tables.sh: write tools/offsets/tables/3.X.tsv, the compiled-in
 # fallback offsets tables, one per CPython 3.X found on this machine.
 #
 # Each table is the output of tests/c/offsets_oracle.c built against that
@@ -13,7 +13,7 @@
 # usage: tests/offsets/make-tables.sh [OUTPUT-DIR]
 set -eu
 root=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)
-out_dir=${1:-$root/runtime/offsets/tables}
+out_dir=${1:-$root/tools/offsets/tables}
 pyenv_versions=${PYENV_ROOT:-/root/.pyenv}/versions
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

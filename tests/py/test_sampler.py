@@ -1,4 +1,4 @@
-"""Unit tests of the allocation sampler (runtime/pyscope/sampler.h): the
+"""Unit tests of the allocation sampler (runtime/sampler/sampler.h): the
 extension's, and the preload library's (build/libpyscope-alloc.so).
 
     PYTHONPATH=build/py /usr/bin/python3.11 -m unittest discover -s tests/py -v

@@ -132,7 +132,7 @@ standing for weight_bytes = s / (1 - exp(-s/mean)) bytes.  For each sampled
 allocation, and each free of a sampled block, a USDT probe fires (provider
 ``pyscope``: ``alloc(ptr, size, weight_bytes, domain, mean_bytes)``,
 ``free(ptr, size, weight_bytes, domain)``, ``sample_dropped(...)``; domain
-0 raw, 1 mem, 2 obj, 3 libc; see runtime/pyscope/sampler.h).  Other
+0 raw, 1 mem, 2 obj, 3 libc; see runtime/sampler/sampler.h).  Other
 allocations cost a few instructions.
 
 ``PYSCOPE_ALLOC_SAMPLE=BYTES`` in the environment sets the mean (default

@@ -1,5 +1,5 @@
 /* pyscope-offsets.c - print the pyscope offsets table of one CPython build
-   (the keys of runtime/offsets/keys.tsv).
+   (the keys of tools/offsets/keys.tsv).
  *
  *   pyscope-offsets [-o FILE] [--debug-file DEBUGFILE] BINARY
  *   pyscope-offsets [-o FILE] --elf-only BINARY

@@ -6,7 +6,7 @@
  * leading char cookie[8] = "xdebugpy".  The struct says neither its size
  * nor its layout: the layout is chosen by the minor version in its
  * version field (PY_VERSION_HEX).  The layouts are in debugoffsets.c,
- * from runtime/offsets/tables/3.14-notes.md section 7 (3.13 also checked
+ * from tools/offsets/tables/3.14-notes.md section 7 (3.13 also checked
  * against gdb's "ptype /o struct _Py_DebugOffsets" on pyenv's 3.13.0). */
 #ifndef PYSCOPE_DEBUGOFFSETS_H
 #define PYSCOPE_DEBUGOFFSETS_H

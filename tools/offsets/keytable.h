@@ -1,7 +1,7 @@
-/* keytable.h - the struct keys of runtime/offsets/keys.tsv: for each, the
+/* keytable.h - the struct keys of tools/offsets/keys.tsv: for each, the
    CPython versions it applies to and where DWARF has it.  The table,
    offset_keys[], is generated from keys.tsv at build time
-   (runtime/offsets/gen-keys.sh keytable, into $(BUILD)/offsets/keytable.c;
+   (tools/offsets/gen-keys.sh keytable, into $(BUILD)/offsets/keytable.c;
    see offsets.mk).  The build and elf keys (version_hex, free_threaded,
    sym.*, elf.exec) are not in it: pyscope-offsets.c computes them from the
    ELF file. */

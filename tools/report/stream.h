@@ -97,7 +97,15 @@ struct stream {
 
     uint64_t status_counts[STATUS_COUNT];
     uint64_t total_samples;
+
+    /* The V record (docs/records.md): the record format's version, 0
+       until one is read (a stream without V is read as version 1). */
+    int64_t version;
 };
+
+/* The record format these readers know (tapsets/pyscope_records.stp's
+   @PYSCOPE_RECORDS_VERSION). */
+#define STREAM_RECORDS_VERSION 1
 
 enum token_kind {
     TOKEN_NATIVE,   /* n<hex> */
@@ -126,6 +134,10 @@ void stream_parse_line(struct stream *st, const char *line, size_t len);
 
 /* Read every line of f.  Returns 0, or -1 on a read error (errno set). */
 int stream_read(struct stream *st, FILE *f);
+
+/* Whether the stream is of a record format these readers know: it has no
+   V record yet, or its V names STREAM_RECORDS_VERSION. */
+bool stream_version_known(const struct stream *st);
 
 /* Dictionary lookups; NULL / false when the key is unknown. */
 const char *stream_native_symbol(const struct stream *st, uint64_t addr);

@@ -547,6 +547,27 @@ parse_counter(struct stream *st, const struct field *f, size_t n)
     st->counter_values[idx] = saturating_add(st->counter_values[idx], value);
 }
 
+/* V<TAB>version<TAB>tool: the first record of a stream. */
+static void
+parse_version(struct stream *st, const struct field *f, size_t n)
+{
+    int64_t value;
+
+    if (n < 2 || !parse_i64(f[1].s, f[1].len, &value) || value <= 0) {
+        st->version = -1;       /* not a version we could know */
+        return;
+    }
+    if (st->version == 0) {
+        st->version = value;
+    }
+}
+
+bool
+stream_version_known(const struct stream *st)
+{
+    return st->version == 0 || st->version == STREAM_RECORDS_VERSION;
+}
+
 void
 stream_parse_line(struct stream *st, const char *line, size_t len)
 {
@@ -580,6 +601,9 @@ stream_parse_line(struct stream *st, const char *line, size_t len)
         break;
     case 'X':
         parse_counter(st, f, n);
+        break;
+    case 'V':
+        parse_version(st, f, n);
         break;
     default:
         break;

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,10 @@ read_stream(struct leak *lk, FILE *in, const char *stop_path)
             }
             if (leak_parse_line(lk, line, len) && stop_path != NULL) {
                 leak_write_progress(lk, stderr);
+            }
+            if (!stream_version_known(&lk->st)) {
+                free(line);
+                return -2;
             }
         }
         if (ferror(in)) {
@@ -228,14 +233,22 @@ main(int argc, char **argv)
     lk.nincludes = nincludes;
     lk.excludes = excludes;
     lk.nexcludes = nexcludes;
-    if (read_stream(&lk, in, follow) != 0) {
+    int read_rc = read_stream(&lk, in, follow);
+    if (read_rc == -2) {
+        fprintf(stderr, PROG ": %s is a record stream of another format "
+                "(its V record says version %" PRId64 "; this reader knows "
+                "version %d)\n", input, lk.st.version, STREAM_RECORDS_VERSION);
+        return 2;
+    }
+    if (read_rc != 0) {
         fprintf(stderr, PROG ": error reading %s\n", input);
         return 1;
     }
     if (in != stdin) {
         fclose(in);
     }
-    if (skipped > 0) {
+    /* (a stream of its own counter needs none from here) */
+    if (skipped > 0 && !stream_has_counter(&lk.st, "skipped_probes")) {
         char line[64];
         int len = snprintf(line, sizeof(line), "X\tskipped_probes\t%llu",
                            (unsigned long long)skipped);

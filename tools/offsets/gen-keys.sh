@@ -1,5 +1,5 @@
 #!/bin/sh
-# gen-keys.sh: C from runtime/offsets/keys.tsv, the one schema of the
+# gen-keys.sh: C from tools/offsets/keys.tsv, the one schema of the
 # offsets table keys (its header says what each column means).
 #
 #   gen-keys.sh keytable KEYS.TSV   the C key table of pyscope-offsets
@@ -64,8 +64,8 @@ END {
     if (mode == "keytable") keytable(); else oracle()
 }
 function keytable(    i, np, j, s) {
-    printf "/* keytable.c - generated from runtime/offsets/keys.tsv by\n"
-    printf "   runtime/offsets/gen-keys.sh keytable; do not edit. */\n"
+    printf "/* keytable.c - generated from tools/offsets/keys.tsv by\n"
+    printf "   tools/offsets/gen-keys.sh keytable; do not edit. */\n"
     printf "#include \"keytable.h\"\n\n"
     printf "const OffsetKey offset_keys[] = {\n"
     for (i = 1; i <= n; i++) {
@@ -84,8 +84,8 @@ function keytable(    i, np, j, s) {
     printf "sizeof(offset_keys) / sizeof(offset_keys[0]);\n"
 }
 function oracle(    i, cond) {
-    printf "/* oracle_keys.h - generated from runtime/offsets/keys.tsv by\n"
-    printf "   runtime/offsets/gen-keys.sh oracle; do not edit.  Include\n"
+    printf "/* oracle_keys.h - generated from tools/offsets/keys.tsv by\n"
+    printf "   tools/offsets/gen-keys.sh oracle; do not edit.  Include\n"
     printf "   after Python.h (PY_MINOR_VERSION). */\n"
     printf "#ifndef PYSCOPE_ORACLE_KEYS_H\n#define PYSCOPE_ORACLE_KEYS_H\n\n"
     printf "/* PYSCOPE_KEY_x: key x (dots as underscores) applies to this"

@@ -205,6 +205,13 @@ read_input(const struct options *opt, struct stream *st)
                 use_stdin ? "<stdin>" : path, strerror(errno));
         exit(1);
     }
+    if (!stream_version_known(st)) {
+        fprintf(stderr, PROG ": '%s' is a record stream of another format "
+                "(its V record says version %" PRId64 "; this reader knows "
+                "version %d)\n", use_stdin ? "<stdin>" : path, st->version,
+                STREAM_RECORDS_VERSION);
+        exit(2);
+    }
     if (!use_stdin) {
         fclose(f);
     }
@@ -257,9 +264,21 @@ static int
 is_listed_counter(const char *key)
 {
     return strcmp(key, "lost") == 0 || strcmp(key, "truncated") == 0
+           || strcmp(key, "skipped_probes") == 0
+           || strcmp(key, "transport_failures") == 0
            || strcmp(key, "end_reason") == 0 || strcmp(key, "run_ms") == 0
            || strcmp(key, "attach_ms") == 0 || strcmp(key, "unlocated") == 0
            || strcmp(key, "first_sample_ms") == 0;
+}
+
+/* Samples lost on the way: probes SystemTap skipped and messages its
+   transport could not take (the stream's own counters; "lost", their sum,
+   in streams of cpu-sample.sh before the V record). */
+static int64_t
+stream_lost(const struct stream *st)
+{
+    return stream_counter(st, "lost") + stream_counter(st, "skipped_probes")
+           + stream_counter(st, "transport_failures");
 }
 
 static void
@@ -271,7 +290,7 @@ print_counts(const struct stream *st)
             PRId64 " lost, %" PRId64 " truncated\n",
             st->total_samples, st->status_counts[STATUS_OK],
             st->status_counts[STATUS_NOPY], st->status_counts[STATUS_FAULT],
-            stream_counter(st, "lost"), stream_counter(st, "truncated"));
+            stream_lost(st), stream_counter(st, "truncated"));
     /* py_sample_print_counters() (the end probe) always prints it */
     if (st->total_samples > 0 && !stream_has_counter(st, "truncated")) {
         fprintf(stderr, "pyscope: WARNING: the sampler's closing counters "
