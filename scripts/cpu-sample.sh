@@ -10,7 +10,8 @@ usage() {
     cat <<'EOF'
 usage: cpu-sample.sh (-p PID | PID | -c CMD) [-F HZ] [-d SECONDS] [-o PREFIX]
                      [--stack merged|python|native] [--labels off|split|join]
-                     [--children] [--top N] [--no-threads] [--vm | --host] [-v]
+                     [--children] [--top N] [--no-threads] [--vm | --host]
+                     [--dry-run] [-v]
 
 Sample where a Python process (any CPython 3.8-3.14, read from the binary)
 spends its CPU time, with native (C) and Python frames in one stack, and
@@ -48,6 +49,8 @@ samples were taken, lost or failed goes to stderr.
   --no-threads    do not put each thread under its own root frame
   --vm, --host    force the QEMU guest or the host kernel (default: host
                   if it can load modules, else the guest)
+  --dry-run       check the target and every value, print the run's
+                  command (pyscope-run and stap's arguments), and exit
   -v, --verbose   say how long each step took: the module (compiled, or
                   from pyscope's module cache) and the first sample
   -h, --help      this help

@@ -12,7 +12,8 @@ usage: leak-watch.sh (-p PID | PID | -c CMD) [-d SECONDS] [-i INTERVAL]
                      [--domain py|raw|libc|all] [--group-by stack|line|file|label]
                      [--include GLOB] [--exclude GLOB] [--min-age SECONDS]
                      [-o PREFIX] [--top N] [--max-live N] [--vm | --host]
-                     [--mode auto|trace|sampled] [--sample-mean BYTES] [-v]
+                     [--mode auto|trace|sampled] [--sample-mean BYTES]
+                     [--dry-run] [-v]
 
 Trace every allocation and free of a Python process, keep the ones still
 alive, and every INTERVAL take a snapshot of them grouped as asked (bytes
@@ -67,6 +68,8 @@ the watch is cut short; a watch that fails leaves none behind.
   --sample-mean B sampled mode with -c: one sample per B bytes allocated,
                   on average (default 524288)
   --vm, --host    force the QEMU guest or the host kernel
+  --dry-run       check the target and every value, print the run's
+                  command (pyscope-run and stap's arguments), and exit
   -v, --verbose   say how long each step took: the module (compiled, or
                   from pyscope's module cache) and the start of the probes
   -h, --help      this help

@@ -11,7 +11,8 @@ usage() {
     cat <<'EOF2'
 usage: refcount-watch.sh (-p PID | PID | -c CMD) --watch FUNC [--watch FUNC...]
                          (--type NAME [--alloc-in FUNC] [--nth N] | --addr 0xADDR)
-                         [--module PATH] [-d SECONDS] [-o PREFIX] [--vm | --host] [-v]
+                         [--module PATH] [-d SECONDS] [-o PREFIX] [--vm | --host]
+                         [--dry-run] [-v]
 
 Choose one object, then print every change of its reference count made
 while the watched C functions run, with the source line that made it and
@@ -45,6 +46,8 @@ whose increments no decrement in the watched functions paid back.
                    write the whole log to PREFIX.log; stdout gets the
                    verdict (default: the whole log to stdout)
   --vm, --host     force the QEMU guest or the host kernel
+  --dry-run        check the target and every value, print the run's
+                   command (pyscope-run and stap's arguments), and exit
   -v, --verbose    say how long each step took
   -h, --help       this help
 

@@ -100,7 +100,7 @@ one_line() {   # REGEX TOOL ARGS...
         [ "$status" -eq 0 ]
         echo "$output" | head -n 1 | grep -q "^usage: $t.sh (-p PID | PID | -c CMD)"
         for f in '-p, --pid PID' '-c, --cmd CMD' '-d, --duration SECONDS' '-o, --output PREFIX' \
-                '-v, --verbose' '-h, --help' '--vm, --host'; do
+                '-v, --verbose' '-h, --help' '--vm, --host' '--dry-run'; do
             echo "$output" | grep -qE -- "^  $f" || { echo "$t: missing '$f'"; false; }
         done
         echo "$output" | grep -q "^  $t.sh --pid=1234 " ||
@@ -108,6 +108,64 @@ one_line() {   # REGEX TOOL ARGS...
     done
     "$ROOT/scripts/cpu-sample.sh" -h | grep -qE '^  -F, --rate HZ'
     "$ROOT/scripts/leak-watch.sh" -h | grep -qE '^  -i, --interval SECONDS'
+}
+
+# Every example of the tools' -h texts, the pyscope front command's, the
+# README's and the docs pages' code blocks, one a line (continuation lines
+# joined, comments dropped), with scripts/ in front.
+examples() {
+    for t in cpu-sample.sh leak-watch.sh refcount-watch.sh pyscope; do
+        "$ROOT/scripts/$t" -h | sed -n '/^examples:/,$p' | sed 1d
+    done | sed 's/^ *//' |
+        awk '{ if (sub(/\\$/, "")) { buf = buf $0; next } print buf $0; buf = "" }' |
+        sed -e 's,^\(cpu-sample\.sh\|leak-watch\.sh\|refcount-watch\.sh\|pyscope\) ,scripts/\1 ,' \
+            -e 's/ *# .*$//'
+    cat "$ROOT/README.md" "$ROOT"/docs/*.md |
+        awk '/^```/ { inb = !inb; next } inb' |
+        awk '{ if (sub(/\\$/, "")) { buf = buf $0; next } print buf $0; buf = "" }' |
+        sed 's/^ *//' |
+        grep -E '^scripts/(cpu-sample\.sh|leak-watch\.sh|refcount-watch\.sh|pyscope) ' |
+        sed 's/ *# .*$//'
+}
+
+@test "every example of the -h texts, the README and the docs runs as written (--dry-run; its PID a live one)" {
+    "$PY" -c 'import time; time.sleep(600)' &
+    live=$!
+    examples > "$BATS_TEST_TMPDIR/examples"
+    cat "$BATS_TEST_TMPDIR/examples"
+    # each tool's, and the front command's
+    for t in cpu-sample leak-watch refcount-watch pyscope; do
+        grep -q "^scripts/$t[ .]" "$BATS_TEST_TMPDIR/examples" || { echo "no example of $t"; false; }
+    done
+    n=0
+    while IFS= read -r ex; do
+        line=$(printf '%s\n' "$ex" | sed "s/\b1234\b/$live/g")
+        out=$(cd "$ROOT" && sh -c "$line --dry-run" 2> "$BATS_TEST_TMPDIR/err") ||
+            { echo "failed: $line"; cat "$BATS_TEST_TMPDIR/err"; kill "$live"; false; }
+        echo "$out" | tail -n 1 | grep -q '^pyscope-run ' ||
+            { echo "no run printed: $line"; kill "$live"; false; }
+        n=$((n + 1))
+    done < "$BATS_TEST_TMPDIR/examples"
+    kill "$live"
+    echo "$n examples"
+    [ "$n" -ge 15 ]
+}
+
+@test "--dry-run prints the run: pyscope-run and stap's arguments, each word one argument" {
+    run "$ROOT/scripts/cpu-sample.sh" --dry-run -c "$PY -c 'print(1)'" -F 250 -d 3 --stack python -o "$BATS_TEST_TMPDIR/it's"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    last=${lines[${#lines[@]} - 1]}
+    # read back by the shell as the words the tool would run
+    eval "set -- $last"
+    [ "$1" = pyscope-run ] && [ "$2" = -c ] && [ "$3" = "$PY -c 'print(1)'" ] && [ "$4" = -- ]
+    for w in "$@"; do [ "$w" != "$ROOT/scripts/cpu-sample.stp" ] || found=1; done
+    [ "${found:-0}" = 1 ]
+    [ "$(eval "echo \${$#}")" = 1 ]                # --stack python
+    echo "$last" | grep -q ' -G pyscope_duration_s=3 '
+    echo "$last" | grep -q " $ROOT/scripts/cpu-sample.stp 4000000 0 1\$"
+    # nothing was written
+    [ -z "$(ls -A "$BATS_TEST_TMPDIR")" ]
 }
 
 @test "pyscope: one command over the tools (record, leaks, refcount, run)" {

@@ -288,7 +288,7 @@ PYEOF
     run LW -h
     [ "$status" -eq 0 ]
     for f in -p --pid -c --cmd -d --duration -i --interval -o --output --domain --group-by \
-            --include --exclude --min-age --top --max-live --mode --sample-mean --vm --host \
+            --include --exclude --min-age --top --max-live --mode --sample-mean --vm --host --dry-run \
             -v --verbose -h --help; do
         echo "$output" | grep -qE -- "^  (.*[ ,])?$f([ ,]|$)"
     done

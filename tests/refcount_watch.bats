@@ -97,7 +97,7 @@ src_line() {
     run "$ROOT/scripts/refcount-watch.sh" -h
     [ "$status" -eq 0 ]
     for f in -p --pid -c --cmd -d --duration -o --output --watch --module --type --alloc-in \
-            --nth --addr --vm --host -v --verbose -h --help; do
+            --nth --addr --vm --host --dry-run -v --verbose -h --help; do
         echo "$output" | grep -qE -- "^  (-[-a-z]+, )?$f( |,|$)" || { echo "missing $f"; false; }
     done
     echo "$output" | grep -q '^examples:'

@@ -8,6 +8,8 @@
 #   -o, --output PREFIX  write PREFIX.<ext> files
 #   -F, --rate HZ        samples a second (tools that sample)
 #   --vm, --host         force the QEMU guest or the host kernel
+#   --dry-run            check everything, print the run's command line
+#                        (pyscope-run and stap's arguments) and exit
 #   -v, --verbose        say how long each step took
 #   -h, --help           the tool's usage()
 # Long options take their value as the next word or after '=' (--pid=12);
@@ -36,7 +38,7 @@ _pyscope_cli_takes_value() {
     return 1
 }
 _pyscope_cli_is_flag() {
-    case " --vm --host -v -h $PYSCOPE_CLI_FLAGS " in *" $1 "*) return 0 ;; esac
+    case " --vm --host --dry-run -v -h $PYSCOPE_CLI_FLAGS " in *" $1 "*) return 0 ;; esac
     return 1
 }
 
@@ -93,6 +95,7 @@ pyscope_cli_parse() {
             -o) prefix=$_v prefix_given=1 ;;
             -F) hz=$_v ;;
             --vm|--host) runner_mode=$_n ;;
+            --dry-run) PYSCOPE_DRY_RUN=1; export PYSCOPE_DRY_RUN ;;
             -v) verbose=1 PYSCOPE_VERBOSE=1; export PYSCOPE_VERBOSE ;;
             -h) usage; exit 0 ;;
             *) tool_option "$_n" "$_v" ;;

@@ -105,6 +105,14 @@ pyscope_run_target() {
     shift 3
     _v=""
     [ "${verbose:-0}" = 0 ] || _v=-v
+    if [ "${PYSCOPE_DRY_RUN:-0}" = 1 ]; then
+        # --dry-run: the run, as one shell-quoted command line, and no run
+        if [ -n "$pid" ]; then set -- -p "$pid" -- "$@"; else set -- -c "$cmd" -- "$@"; fi
+        printf 'pyscope-run%s' "${runner_mode:+ $runner_mode}"
+        for _w in "$@"; do printf ' %s' "$(pyscope_quote "$_w")"; done
+        printf '\n'
+        exit 0
+    fi
     if [ -n "$pid" ]; then
         PYSCOPE_TARGET_DONE=1 "$PYSCOPE_ROOT/scripts/pyscope-run" $runner_mode $_v \
             -p "$pid" "$_o" "$_f" -- "$@" 2> "$_e" &
@@ -122,6 +130,15 @@ pyscope_run_target() {
         break
     done
     trap - INT TERM
+}
+
+# pyscope_quote WORD: WORD as the shell reads it back (quoted when needed)
+pyscope_quote() {
+    case "$1" in
+        "" | *[!A-Za-z0-9_./:=,+@%-]*)
+            printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")" ;;
+        *) printf '%s' "$1" ;;
+    esac
 }
 
 pyscope_note() {

@@ -15,6 +15,12 @@
 #   4. _Py_DebugOffsets as initialised in the ELF file itself (3.13+)
 #   5. the table of its minor version, tools/offsets/tables/3.X.tsv
 #      ($PYSCOPE_TABLES instead of tools/offsets/tables, for tests)
+# The const keys of keys.tsv (values of the build's headers: frame owners,
+# tag bits, the int layout, tp_flags bits) are in no DWARF and no
+# _Py_DebugOffsets: they come from the same sources (in practice the table
+# of 5.), else from the shipped tools/offsets/tables/3.X.tsv even when
+# $PYSCOPE_TABLES replaces the tables, and are not counted in the note's
+# "offsets from SOURCE (N keys)".
 # The version and _PyRuntime's address always come from ELF itself.  One
 # line on stderr says which interpreter it is and where its offsets came
 # from (silenced by PYSCOPE_QUIET=1).
@@ -34,6 +40,7 @@ pid=${2:-}
 offsets=$PYSCOPE_BUILD/pyscope-offsets
 [ -x "$offsets" ] || pyscope_die "$offsets is missing (run make)"
 tables=${PYSCOPE_TABLES:-$PYSCOPE_ROOT/tools/offsets/tables}
+shipped=$PYSCOPE_ROOT/tools/offsets/tables
 # (PYSCOPE_CACHE: common.sh)
 dir=${PYSCOPE_OFFSETS_DIR:-$PYSCOPE_CACHE/offsets}
 
@@ -77,7 +84,8 @@ memo=""
 if [ -z "$pid" ] || [ "$minor" -lt 13 ]; then
     k=$( { printf '%s %s %s\n' "$elf" "$tables" "$dir"
            stat -L -c '%n %s %Y' "$file" "$offsets" "$0" "$PYSCOPE_ROOT/tools/offsets/keys.tsv" \
-               "$PYSCOPE_ROOT/tools/offsets/glibc.tsv" "$tables/3.$minor.tsv" ${dbg:+"$dbg"} ${bid:+"$dir/$bid.tsv"} 2>&1; } | md5sum)
+               "$PYSCOPE_ROOT/tools/offsets/glibc.tsv" "$tables/3.$minor.tsv" "$shipped/3.$minor.tsv" \
+               ${dbg:+"$dbg"} ${bid:+"$dir/$bid.tsv"} 2>&1; } | md5sum)
     memo=$PYSCOPE_CACHE/layout/${k%% *}
     if [ -f "$memo.stpm" ] && [ -f "$memo.note" ]; then
         pyscope_note "$(cat "$memo.note")"
@@ -140,11 +148,13 @@ printf 'the ELF file\n' > "$tmp/0.name"
 # get through (they become macro text).  Every key of keys.tsv gets a
 # macro (-1: not in this version), so the tapsets compile for any version;
 # the facts say which apply; so does every key of tools/offsets/glibc.tsv
-# (the C library's layout).  An error is one line in $tmp/err.
+# (the C library's layout).  A const key no source has is read from the
+# shipped table (consts); one that applies must be there.  An error is
+# one line in $tmp/err.
 set --
 for f in "$tmp"/[0-9]*.tsv; do set -- "$@" "$f"; done
 awk -F '\t' -v keys="$PYSCOPE_ROOT/tools/offsets/keys.tsv" -v err="$tmp/err" \
-    -v libc="$PYSCOPE_ROOT/tools/offsets/glibc.tsv" \
+    -v libc="$PYSCOPE_ROOT/tools/offsets/glibc.tsv" -v consts="$shipped/3.$minor.tsv" \
     -v note="$tmp/note" -v elf="$elf" -v minor="$minor" -v major="$major" \
     -v micro="$micro" -v bid="${bid:-unknown}" -v tmp="$tmp" '
 function has(k) { return k in v }
@@ -154,13 +164,41 @@ function need(k) {
         failed = 1
     }
 }
+# keys.tsv: which keys are const ones, and the versions they apply to
+BEGIN {
+    while ((getline line < keys) > 0) {
+        if (line ~ /^#/) continue
+        split(line, kf, "\t")
+        if (kf[2] != "const") continue
+        if (minor + 0 >= kf[3] + 0 && (kf[4] == "-" || minor + 0 <= kf[4] + 0))
+            is_const[kf[1]] = (kf[5] == "yes") ? 1 : 2   # 2: must be there
+        else
+            is_const[kf[1]] = 0
+    }
+    close(keys)
+}
 /^#/ || NF != 2 { next }
 $1 !~ /^[A-Za-z_][A-Za-z0-9_.]*$/ || $2 !~ /^-?[0-9]+$/ { next }
-!($1 in v) { v[$1] = $2; if ($1 !~ /^(sym|elf)\./ && $1 != "version_hex") cnt[FILENAME]++ }
+!($1 in v) { v[$1] = $2; if ($1 !~ /^(sym|elf)\./ && $1 != "version_hex" && !($1 in is_const)) cnt[FILENAME]++ }
 END {
     if (v["free_threaded"] == 1) {
         printf "%s is a free-threaded CPython build: not supported yet\n", elf > err
         exit 1
+    }
+    # the const keys no source had: the shipped table of this version
+    for (k in is_const) if (is_const[k] && !(k in v)) missing_const = 1
+    if (missing_const) {
+        while ((getline line < consts) > 0) {
+            if (split(line, kf, "\t") != 2 || !(kf[1] in is_const) || (kf[1] in v)) continue
+            if (kf[2] ~ /^-?[0-9]+$/) v[kf[1]] = kf[2]
+        }
+        close(consts)
+    }
+    for (k in is_const) {
+        if (is_const[k] == 2 && !(k in v)) {
+            printf "no value for %s in CPython 3.%s (%s): %s lacks it (a constant of the build, from its headers)\n", k, minor, elf, consts > err
+            exit 1
+        }
     }
     split("sym._PyRuntime runtime.interpreters_head interp.next interp.threads_head " \
           "tstate.next code.co_filename code.co_firstlineno str.length str.state " \
@@ -185,8 +223,8 @@ END {
     }
     if (has("tstate.native_thread_id")) thread_match = 1
     else { thread_match = 2; need("tstate.thread_id") }
-    # 3.14 keeps f_executable as a tagged _PyStackRef (low 2 bits are tags)
-    code_tag_mask = minor >= 14 ? 3 : 0
+    # 3.14 keeps f_executable as a tagged _PyStackRef (Py_TAG_BITS are tags)
+    code_tag_mask = has("stackref.tag_bits") ? v["stackref.tag_bits"] : 0
     name_key = has("code.co_qualname") ? "code.co_qualname" : "code.co_name"
     need(name_key)
     if (failed) exit 1
@@ -217,7 +255,7 @@ END {
     printf "@define py_code_tag_mask %%( %d %%)\n@define py_off_code_name %%( %s %%)\n", code_tag_mask, v[name_key]
     printf "@define py_str_kind_bit %%( %s %%)\n@define py_str_compact_bit %%( %s %%)\n", kind_bit, compact_bit
     printf "@define py_str_ascii_bit %%( %s %%)\n\n", ascii_bit
-    printf "/* offsets (tools/offsets/keys.tsv; -1: not in this version) */\n"
+    printf "/* offsets and constants (tools/offsets/keys.tsv; -1: not in this version) */\n"
     while ((getline line < keys) > 0) {
         if (line ~ /^#/) continue
         split(line, kf, "\t")

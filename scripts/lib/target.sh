@@ -92,8 +92,9 @@ pyscope_check_target() {
             pyscope_die "-p $1 with --vm: the QEMU guest cannot reach a host process; use -c CMD"
         case "$1" in *[!0-9]*|"") pyscope_die "not a PID: '$1'" ;; esac
         [ -d "/proc/$1" ] || pyscope_die "no process with PID $1"
-        # attaching runs the probes in this machine's own kernel
-        [ -e /proc/modules ] ||
+        # attaching runs the probes in this machine's own kernel (a dry
+        # run loads nothing)
+        [ -e /proc/modules ] || [ "${PYSCOPE_DRY_RUN:-0}" = 1 ] ||
             pyscope_die "attaching to PID $1 needs a kernel that loads modules, and this one cannot (no CONFIG_MODULES: a container or microVM?); run pyscope where the process runs, or use -c CMD to start it in pyscope's QEMU guest"
         pyscope_check_pid "$1"
         [ "$(id -u)" = 0 ] || pyscope_die "attaching to a process needs root"

@@ -9,7 +9,13 @@
  *   - the elf keys (sym.*, elf.exec: only the ELF file knows them), and
  *   - the bit positions of PyASCIIObject.state's bitfields, which C cannot
  *     take the offset of: they are found by setting the field to 1 in a
- *     zeroed struct and looking for the bit that changed.
+ *     zeroed struct and looking for the bit that changed, and
+ *   - the const keys (values of the build, not offsets): the headers' own
+ *     enum values and macros (FRAME_OWNED_BY_*, Py_TAG_BITS, PyLong_SHIFT,
+ *     _PyLong_SIGN_MASK, Py_TPFLAGS_*, ...) and sizeof of their scalar
+ *     types, each printed only where the header defines it (a macro is
+ *     tested with #ifdef), so a header that lacks one shows as a missing
+ *     key in the check at the end.
  * Which keys apply to which version comes from keys.tsv, through
  * oracle_keys.h (tools/offsets/gen-keys.sh oracle; build-oracle.sh makes
  * it): PYSCOPE_KEY_x says whether key x applies.  The values, and which
@@ -37,7 +43,19 @@
 #endif
 
 #if PY_VERSION_HEX >= 0x030B0000
-#  include <internal/pycore_frame.h>    /* _PyInterpreterFrame */
+#  include <internal/pycore_frame.h>    /* _PyInterpreterFrame, owners */
+#endif
+
+#if PY_VERSION_HEX >= 0x030C0000
+#  include <internal/pycore_long.h>     /* SIGN_NEGATIVE */
+#endif
+
+#if PY_VERSION_HEX >= 0x030E0000
+#  include <internal/pycore_stackref.h> /* Py_TAG_BITS */
+#endif
+
+#if PY_VERSION_HEX < 0x030B0000
+#  include <longintrepr.h>              /* digit, PyLong_SHIFT */
 #endif
 
 #include <stddef.h>
@@ -308,6 +326,72 @@ put_object_keys(void)
 #endif
 }
 
+/* The const keys: values the build's headers define (not offsets). */
+static void
+put_const_keys(void)
+{
+#if PYSCOPE_KEY_iframe_owner_generator
+    put("iframe.owner_generator", FRAME_OWNED_BY_GENERATOR);
+#endif
+#if PYSCOPE_KEY_iframe_owner_first_shim
+    /* The rule the key stands for: the owners of Python function frames
+       are below it, the others from it up. */
+#  if PY_VERSION_HEX >= 0x030E0000
+    _Static_assert(FRAME_OWNED_BY_THREAD < FRAME_OWNED_BY_INTERPRETER
+                   && FRAME_OWNED_BY_GENERATOR < FRAME_OWNED_BY_INTERPRETER
+                   && FRAME_OWNED_BY_FRAME_OBJECT < FRAME_OWNED_BY_INTERPRETER
+                   && FRAME_OWNED_BY_CSTACK > FRAME_OWNED_BY_INTERPRETER,
+                   "3.14: the interpreter's and the C stack's frames last");
+    put("iframe.owner_first_shim", FRAME_OWNED_BY_INTERPRETER);
+#  else
+    _Static_assert(FRAME_OWNED_BY_THREAD < FRAME_OWNED_BY_CSTACK
+                   && FRAME_OWNED_BY_GENERATOR < FRAME_OWNED_BY_CSTACK
+                   && FRAME_OWNED_BY_FRAME_OBJECT < FRAME_OWNED_BY_CSTACK,
+                   "the C stack's frames last");
+    put("iframe.owner_first_shim", FRAME_OWNED_BY_CSTACK);
+#  endif
+#endif
+#if PYSCOPE_KEY_stackref_tag_bits && defined(Py_TAG_BITS)
+    put("stackref.tag_bits", (size_t)Py_TAG_BITS);
+#endif
+#if PYSCOPE_KEY_code_unit_size
+    put("code.unit_size", sizeof(_Py_CODEUNIT));
+#endif
+#if PYSCOPE_KEY_long_digit_bits && defined(PyLong_SHIFT)
+    put("long.digit_bits", PyLong_SHIFT);
+#endif
+#if PYSCOPE_KEY_long_digit_size
+    put("long.digit_size", sizeof(digit));
+#endif
+#if PYSCOPE_KEY_long_lv_tag_sign_mask && defined(_PyLong_SIGN_MASK)
+    put("long.lv_tag_sign_mask", _PyLong_SIGN_MASK);
+#endif
+#if PYSCOPE_KEY_long_lv_tag_sign_negative && defined(SIGN_NEGATIVE)
+    put("long.lv_tag_sign_negative", SIGN_NEGATIVE);
+#endif
+#if PYSCOPE_KEY_long_lv_tag_size_shift && defined(_PyLong_NON_SIZE_BITS)
+    put("long.lv_tag_size_shift", _PyLong_NON_SIZE_BITS);
+#endif
+#if PYSCOPE_KEY_tpflags_long_subclass && defined(Py_TPFLAGS_LONG_SUBCLASS)
+    put("tpflags.long_subclass", Py_TPFLAGS_LONG_SUBCLASS);
+#endif
+#if PYSCOPE_KEY_tpflags_list_subclass && defined(Py_TPFLAGS_LIST_SUBCLASS)
+    put("tpflags.list_subclass", Py_TPFLAGS_LIST_SUBCLASS);
+#endif
+#if PYSCOPE_KEY_tpflags_tuple_subclass && defined(Py_TPFLAGS_TUPLE_SUBCLASS)
+    put("tpflags.tuple_subclass", Py_TPFLAGS_TUPLE_SUBCLASS);
+#endif
+#if PYSCOPE_KEY_tpflags_bytes_subclass && defined(Py_TPFLAGS_BYTES_SUBCLASS)
+    put("tpflags.bytes_subclass", Py_TPFLAGS_BYTES_SUBCLASS);
+#endif
+#if PYSCOPE_KEY_tpflags_unicode_subclass && defined(Py_TPFLAGS_UNICODE_SUBCLASS)
+    put("tpflags.unicode_subclass", Py_TPFLAGS_UNICODE_SUBCLASS);
+#endif
+#if PYSCOPE_KEY_tpflags_dict_subclass && defined(Py_TPFLAGS_DICT_SUBCLASS)
+    put("tpflags.dict_subclass", Py_TPFLAGS_DICT_SUBCLASS);
+#endif
+}
+
 static int
 was_put(const char *key)
 {
@@ -395,5 +479,6 @@ main(void)
     put_frame_keys();
     put_code_keys();
     put_object_keys();
+    put_const_keys();
     return check_against_schema() == 0 ? 0 : 1;
 }

@@ -65,7 +65,7 @@ while IFS="$tab" read -r version include what; do
         echo "# table 3.$minor: CPython $version ($what), $(uname -m)"
         echo "# made by tests/offsets/make-tables.sh: tests/c/offsets_oracle.c"
         echo "# compiled against $include (-DPy_BUILD_CORE):"
-        echo "# offsetof/sizeof, and a runtime probe for the str.state bits."
+        echo "# offsetof/sizeof, header constants, and a runtime probe for the str.state bits."
         echo "# Keys sorted; no sym.* keys.  Regenerate, do not edit."
         "$work/oracle-$version" | grep -v '^#' | LC_ALL=C sort
     } > "$table.tmp"

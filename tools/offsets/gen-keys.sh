@@ -5,8 +5,12 @@
 #   gen-keys.sh keytable KEYS.TSV   the C key table of pyscope-offsets
 #                                   (keytable.h's offset_keys[]): every
 #                                   offset, bit and size key, in file order
+#                                   (not the build, elf and const keys:
+#                                   DWARF has no struct member for them)
 #   gen-keys.sh oracle KEYS.TSV     a header for tests/c/offsets_oracle.c:
-#                                   for every key but the elf ones,
+#                                   for every key but the elf ones (the
+#                                   const ones too: the oracle computes
+#                                   them from the headers),
 #                                   PYSCOPE_KEY_<key> (1 if it applies to the
 #                                   PY_MINOR_VERSION compiled for, else 0),
 #                                   and the list of keys with their ranges
@@ -40,15 +44,15 @@ function ident(k,    s) {
     if ($1 !~ /^[A-Za-z_][A-Za-z0-9_.]*$/) fail("bad key \"" $1 "\"")
     if ($1 in seen) fail("duplicate key " $1)
     seen[$1] = 1
-    if ($2 !~ /^(offset|bit|size|build|elf)$/) fail("bad kind \"" $2 "\"")
+    if ($2 !~ /^(offset|bit|size|build|elf|const)$/) fail("bad kind \"" $2 "\"")
     if ($3 !~ /^[0-9]+$/) fail("bad first minor \"" $3 "\"")
     if ($4 !~ /^([0-9]+|-)$/) fail("bad last minor \"" $4 "\"")
     if ($4 != "-" && $4 + 0 < $3 + 0) fail("last minor before first")
     if ($5 !~ /^(yes|no)$/) fail("optional is not yes or no")
     np = ($7 == "-") ? 0 : split($7, p, ",")
     if (np > 3) fail("more than 3 member paths")
-    if (($2 == "build" || $2 == "elf") && ($6 != "-" || np))
-        fail("a build or elf key has no struct")
+    if (($2 == "build" || $2 == "elf" || $2 == "const") && ($6 != "-" || np))
+        fail("a build, elf or const key has no struct or path")
     if ($2 == "size" && ($6 == "-" || np)) fail("a size key has a struct, no path")
     if (($2 == "offset" || $2 == "bit") && ($6 == "-" || !np))
         fail("an offset or bit key needs a struct and a path")
@@ -69,7 +73,7 @@ function keytable(    i, np, j, s) {
     printf "#include \"keytable.h\"\n\n"
     printf "const OffsetKey offset_keys[] = {\n"
     for (i = 1; i <= n; i++) {
-        if (kind[i] == "build" || kind[i] == "elf") continue
+        if (kind[i] == "build" || kind[i] == "elf" || kind[i] == "const") continue
         s = ""
         np = (paths[i] == "") ? 0 : split(paths[i], p, ",")
         for (j = 1; j <= np; j++) s = s (j > 1 ? ", " : "") "\"" p[j] "\""
