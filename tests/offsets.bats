@@ -84,10 +84,14 @@ oracle() {
 
 # compare_tables ORACLE TOOL: every oracle key is in the tool's table with
 # the same value, the tool has no other key but sym.* and elf.*, and
-# reported none missing.  Prints each difference.
+# reported none missing.  Prints each difference.  (Not the const keys of
+# keys.tsv: values of the headers, which no DWARF holds; the oracle's
+# tables are their source, checked by "committed fallback tables".)
 compare_tables() {
     awk -F '\t' '
-        FNR == NR { if ($0 !~ /^#/ && NF == 2) want[$1] = $2; next }
+        FNR == 1 { f++ }
+        f == 1 { if ($0 !~ /^#/ && $2 == "const") isconst[$1] = 1; next }
+        f == 2 { if ($0 !~ /^#/ && NF == 2 && !($1 in isconst)) want[$1] = $2; next }
         /^# missing / { print "tool: " $0; bad = 1; next }
         /^#/ || NF != 2 { next }
         { got[$1] = $2 }
@@ -105,7 +109,7 @@ compare_tables() {
                     print "only in the tool: " k "=" got[k]; bad = 1
                 }
             exit bad
-        }' "$1" "$2"
+        }' "$ROOT/tools/offsets/keys.tsv" "$1" "$2"
 }
 
 # The keys of a table, one a line, in the table's order.
@@ -530,8 +534,11 @@ PYEOF
         oracle "$INCLUDE" "$TMP/o.tsv"
         cat "$TMP/o.tsv" >> "$TMP/all"
     done
-    diff <(grep -v '^#' "$ROOT/tools/offsets/keys.tsv" | cut -f 1 | LC_ALL=C sort) \
+    # (a key of 3.14 on only, stackref.tag_bits: no 3.14 headers here; its
+    # value is tables/3.14.tsv's)
+    diff <(awk -F '\t' '!/^#/ && $3 <= 13 { print $1 }' "$ROOT/tools/offsets/keys.tsv" | LC_ALL=C sort) \
          <(grep -v '^#' "$TMP/all" | cut -f 1 | LC_ALL=C sort -u)
+    grep -q '^stackref\.tag_bits	' "$ROOT/tools/offsets/tables/3.14.tsv"
 }
 
 @test "the checks can fail: one offset off by 8 is caught by compare_tables and live_check" {

@@ -55,10 +55,10 @@ pyscope_run_host() {
     # staprun [options] MODULE [module parameters]; -R gives the module a
     # name of its own, so that runs of one module can overlap
     eval "$(pyscope_args_set "$PYSCOPE_RUN_ARGS-o
-    $hostdir/out
-    -R
-    $(_pyscope_arg_enc "$ko")
-    ${PYSCOPE_RUN_PARAMS:-}")"
+$hostdir/out
+-R
+$(_pyscope_arg_enc "$ko")
+${PYSCOPE_RUN_PARAMS:-}")"
     # staprun -x waits for a process that is gone as if it were idle
     # (a writer that comes and goes lets a cat still waiting to open the
     # pipe see its end; read-write, so that it never blocks)

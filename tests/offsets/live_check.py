@@ -328,12 +328,51 @@ def check_strings():
           len(latin1.encode()))
 
 
+def check_constants(tstate):
+    """The const keys (values of the headers), where the table has them
+    (the compiled-in tables; pyscope-offsets prints none): what the
+    interpreter itself says or does."""
+    has = TABLE.__contains__
+    if has("long.digit_bits"):
+        check("long.digit_bits", key("long.digit_bits"),
+              sys.int_info.bits_per_digit)
+    if has("long.digit_size"):
+        check("long.digit_size", key("long.digit_size"),
+              sys.int_info.sizeof_digit)
+    if has("long.lv_tag_size_shift"):
+        for number, digits, sign in ((-(5 << 30 | 7), 2, "negative"),
+                                     ((5 << 30) | 7, 2, "positive")):
+            tag = c_ulong(id(number) + key("long.lv_tag"))
+            check(f"long.lv_tag_size_shift ({sign})",
+                  tag >> key("long.lv_tag_size_shift"), digits)
+            check(f"long.lv_tag_sign_mask/negative ({sign})",
+                  (tag & key("long.lv_tag_sign_mask"))
+                  == key("long.lv_tag_sign_negative"), sign == "negative")
+    for name, tp, other in (("long", bool, float), ("list", list, tuple),
+                            ("tuple", tuple, list), ("bytes", bytes, str),
+                            ("unicode", str, bytes), ("dict", dict, list)):
+        if has(f"tpflags.{name}_subclass"):
+            bit = key(f"tpflags.{name}_subclass")
+            check(f"tpflags.{name}_subclass",
+                  (bool(tp.__flags__ & bit), bool(other.__flags__ & bit)),
+                  (True, False))
+    if has("iframe.owner_generator"):
+        check("iframe.owner_generator", key("iframe.owner_generator"),
+              next(generator_frame_owner(tstate)))
+    if has("code.unit_size") and MINOR <= 10:
+        # (3.11+ interleave inline caches that dis does not count)
+        code = check_constants.__code__
+        check("code.unit_size", key("code.unit_size"),
+              len(code.co_code) // len(list(dis.get_instructions(code))))
+
+
 def main():
     check_version_and_symbols()
     tstate = check_runtime()
     check_frames(tstate)
     check_objects()
     check_strings()
+    check_constants(tstate)
     print(f"{len(failures)} failed")
     return 1 if failures else 0
 
