@@ -122,14 +122,20 @@ pyscope_run_target() {
     fi
     _r=$!
     trap 'pyscope_note "interrupted: writing what was collected"; kill -TERM "$_r" 2>/dev/null' INT TERM
-    # wait returns early (status > 128) when a trapped signal arrives
+    pyscope_wait "$_r"
+    trap - INT TERM
+}
+
+# pyscope_wait PID: wait for the background job PID to end, through the
+# signals this script traps meanwhile (wait returns early, status > 128,
+# when one arrives); its exit status in PYSCOPE_RC.
+pyscope_wait() {
     while :; do
-        wait "$_r"
+        wait "$1"
         PYSCOPE_RC=$?
-        [ "$PYSCOPE_RC" -gt 128 ] && kill -0 "$_r" 2>/dev/null && continue
+        [ "$PYSCOPE_RC" -gt 128 ] && kill -0 "$1" 2>/dev/null && continue
         break
     done
-    trap - INT TERM
 }
 
 # pyscope_quote WORD: WORD as the shell reads it back (quoted when needed)

@@ -78,14 +78,9 @@ ${PYSCOPE_RUN_PARAMS:-}")"
     # Ctrl-C reaches staprun with the rest of the process group; a TERM or
     # INT sent to this script alone is passed on
     trap 'kill -TERM "$sp" 2>/dev/null' INT TERM HUP
-    while :; do
-        wait "$sp"
-        rc=$?
-        [ "$rc" -gt 128 ] && kill -0 "$sp" 2>/dev/null && continue
-        break
-    done
+    pyscope_wait "$sp"
     # a staprun that failed before opening the pipe leaves cat waiting
     release_copier
     wait "$copier"
-    exit "$rc"
+    exit "$PYSCOPE_RC"
 }

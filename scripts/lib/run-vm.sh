@@ -21,24 +21,22 @@ _vm_job_new() {
     : > "$job/env.stamp"
 }
 
-_vm_quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
-
 # The job's environment: the caller's settings the guest needs.
 _vm_env() {
-    printf 'PYSCOPE_CWD=%s\n' "$(_vm_quote "$(pwd)")"
-    printf 'export PATH=%s\n' "$(_vm_quote "$PATH")"
+    printf 'PYSCOPE_CWD=%s\n' "$(pyscope_quote "$(pwd)")"
+    printf 'export PATH=%s\n' "$(pyscope_quote "$PATH")"
     printf 'export HOME=/root LANG=C.UTF-8 PYTHONUNBUFFERED=1\n'
     for v in PYTHONPATH PYTHONHASHSEED PYSCOPE_TEST PYSCOPE_QUIET \
              PYSCOPE_CACHE PYSCOPE_OFFSETS_DIR PYSCOPE_TABLES; do
         eval "val=\${$v-}"
-        [ -z "$val" ] || printf 'export %s=%s\n' "$v" "$(_vm_quote "$val")"
+        [ -z "$val" ] || printf 'export %s=%s\n' "$v" "$(pyscope_quote "$val")"
     done
     # build products and state only as the caller's environment sets them:
     # a tool in the guest otherwise uses its own tree's (a checkout's, or
     # an installed one's), as it would here
     for v in PYSCOPE_BUILD PYSCOPE_STATE; do
         val=$(printenv "$v") || continue
-        [ -z "$val" ] || printf 'export %s=%s\n' "$v" "$(_vm_quote "$val")"
+        [ -z "$val" ] || printf 'export %s=%s\n' "$v" "$(pyscope_quote "$val")"
     done
     printf 'export PYSCOPE_EMULATED=1\n'
     if [ "$nostap" = 1 ]; then
@@ -297,17 +295,17 @@ pyscope_run_vm() {
         prev=$a
     done
     if [ "$nostap" = 1 ]; then
-        printf 'exec /bin/sh -c %s\n' "$(_vm_quote "$cmd")" > "$job/cmd.sh"
+        printf 'exec /bin/sh -c %s\n' "$(pyscope_quote "$cmd")" > "$job/cmd.sh"
     else
         {
             # stap's output goes to a pipe (see guest-job.sh); the command
             # staprun starts gets its environment unchanged
             printf 'exec staprun %s -o /run/pyscope-out' "$bufopt"
-            [ -z "$cmd" ] || printf ' -c %s' "$(_vm_quote "$cmd")"
-            printf ' %s' "$(_vm_quote "$ko")"
+            [ -z "$cmd" ] || printf ' -c %s' "$(pyscope_quote "$cmd")"
+            printf ' %s' "$(pyscope_quote "$ko")"
             # module parameters (-G NAME=VALUE) follow the module
             (eval "$(pyscope_args_set "${PYSCOPE_RUN_PARAMS:-}")"
-             for p in "$@"; do printf ' %s' "$(_vm_quote "$p")"; done)
+             for p in "$@"; do printf ' %s' "$(pyscope_quote "$p")"; done)
             printf '\n'
         } > "$job/cmd.sh"
         # where job.sh copies stap's output (see there)
