@@ -43,7 +43,9 @@ PRELOAD_HDR := $(SAMPLER_HDR)
 REPORT_DIR := tools/report
 REPORT_SRC := $(wildcard $(REPORT_DIR)/*.c)
 REPORT_HDR := $(wildcard $(REPORT_DIR)/*.h)
-REPORT_LIB_SRC := $(filter-out $(REPORT_DIR)/main.c $(REPORT_DIR)/leak_main.c,$(REPORT_SRC))
+REPORT_LIB_SRC := $(filter-out $(REPORT_DIR)/main.c $(REPORT_DIR)/leak_main.c $(REPORT_DIR)/top_main.c,$(REPORT_SRC))
+# zlib (Debian's zlib1g-dev) gzips the pprof output (pprof.c).
+REPORT_LIBS := -lz
 
 .PHONY: all check test-c demo deps bench bench-leak bench-cpu clean install uninstall
 
@@ -51,8 +53,9 @@ EXAMPLE_EXT_DIR := $(BUILD)/ext
 EXAMPLE_EXT_SRC := $(wildcard examples/ext/*.c) examples/ext/setup.py
 EXAMPLE_EXT_STAMP := $(EXAMPLE_EXT_DIR)/.built
 
-all: $(BUILD)/pyscope-report $(BUILD)/pyscope-leak $(PYEXT) $(PRELOAD) tapsets/pyscope_runtime.stpm \
-	tapsets/pyscope_layout.stpm tapsets/pyscope_shared.stpm $(EXAMPLE_EXT_STAMP)
+all: $(BUILD)/pyscope-report $(BUILD)/pyscope-leak $(BUILD)/pyscope-top $(PYEXT) $(PRELOAD) tapsets/pyscope_runtime.stpm \
+	tapsets/pyscope_layout.stpm tapsets/pyscope_shared.stpm tapsets/python_keys.stp \
+	$(EXAMPLE_EXT_STAMP)
 
 # The scope-painting extension, with its DWARF (the tapsets read its label
 # table through it).  PYTHONPATH=build/py makes `import pyscope` find it.
@@ -86,6 +89,10 @@ $(EXAMPLE_EXT_STAMP): $(EXAMPLE_EXT_SRC)
 tapsets/pyscope_runtime.stpm: $(PYEXT) $(PRELOAD) Makefile
 	scripts/lib/runtime-stpm.sh $(abspath $(PYEXT)) $(abspath $(PRELOAD)) > $@.tmp && mv $@.tmp $@
 
+# The tapsets' accessors of the offsets tables' keys.
+tapsets/python_keys.stp: tools/offsets/keys.tsv tools/offsets/gen-keys.sh
+	sh tools/offsets/gen-keys.sh tapset tools/offsets/keys.tsv > $@.tmp && mv $@.tmp $@
+
 # The constants the C runtime and the tapsets share, as tapset macros.
 tapsets/pyscope_shared.stpm: runtime/include/pyscope_shared.h scripts/lib/shared-stpm.sh
 	scripts/lib/shared-stpm.sh runtime/include/pyscope_shared.h > $@.tmp && mv $@.tmp $@
@@ -99,16 +106,21 @@ tapsets/pyscope_layout.stpm: $(BUILD)/pyscope-offsets scripts/lib/layout-stpm.sh
 
 $(BUILD)/pyscope-report: $(REPORT_DIR)/main.c $(REPORT_LIB_SRC) $(REPORT_HDR)
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) -o $@ $(REPORT_DIR)/main.c $(REPORT_LIB_SRC)
+	$(CC) $(CFLAGS) -o $@ $(REPORT_DIR)/main.c $(REPORT_LIB_SRC) $(REPORT_LIBS)
 
 # The leak report (scripts/leak-watch.sh), from the same library.
 $(BUILD)/pyscope-leak: $(REPORT_DIR)/leak_main.c $(REPORT_LIB_SRC) $(REPORT_HDR)
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) -o $@ $(REPORT_DIR)/leak_main.c $(REPORT_LIB_SRC)
+	$(CC) $(CFLAGS) -o $@ $(REPORT_DIR)/leak_main.c $(REPORT_LIB_SRC) $(REPORT_LIBS)
+
+# The live view (scripts/py-top.sh), from the same library.
+$(BUILD)/pyscope-top: $(REPORT_DIR)/top_main.c $(REPORT_LIB_SRC) $(REPORT_HDR)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $(REPORT_DIR)/top_main.c $(REPORT_LIB_SRC) $(REPORT_LIBS)
 
 $(BUILD)/test-report: tests/c/test_report.c $(REPORT_LIB_SRC) $(REPORT_HDR)
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) -I$(REPORT_DIR) -o $@ tests/c/test_report.c $(REPORT_LIB_SRC)
+	$(CC) $(CFLAGS) -I$(REPORT_DIR) -o $@ tests/c/test_report.c $(REPORT_LIB_SRC) $(REPORT_LIBS)
 
 test-c: $(BUILD)/test-report
 	$(BUILD)/test-report
@@ -147,14 +159,14 @@ bench-cpu: all
 
 clean:
 	rm -rf $(BUILD) tapsets/pyscope_runtime.stpm tapsets/pyscope_layout.stpm \
-		tapsets/pyscope_shared.stpm
+		tapsets/pyscope_shared.stpm tapsets/python_keys.stp
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the tools, ready to run and
 # never building, in $(PREFIX)/lib/pyscope (a tree laid out like the
 # checkout: scripts/, tapsets/, the build products in build/, the offset
 # tables in tools/offsets; its INSTALLED file marks it), and on PATH through links:
 # pyscope (the front command), pyscope-cpu-sample, pyscope-leak-watch,
-# pyscope-refcount-watch and pyscope-run.  Nothing installed names the checkout: the tapsets' runtime
+# pyscope-refcount-watch, pyscope-py-stack, pyscope-py-top and pyscope-run.  Nothing installed names the checkout: the tapsets' runtime
 # macros name the installed runtime.  Own scripts use the tapsets with
 # `stap -I $(PREFIX)/lib/pyscope/tapsets`.  What the tools keep between
 # runs goes to ~/.cache/pyscope (PYSCOPE_CACHE), never into the tree.
@@ -165,7 +177,9 @@ INSTALL_LIB := $(DESTDIR)$(PYSCOPE_LIB)
 INSTALL_BIN := $(DESTDIR)$(PREFIX)/bin
 INSTALL_TOOLS := cpu-sample leak-watch refcount-watch
 INSTALL_SCRIPTS := $(foreach t,$(INSTALL_TOOLS),scripts/$(t).sh scripts/$(t).stp \
-	scripts/$(t)_example.txt) scripts/pyscope-run scripts/pyscope
+	scripts/$(t)_example.txt) scripts/py-stack.sh scripts/py-stack_example.txt \
+	scripts/py-top.sh scripts/py-top_example.txt \
+	scripts/pyscope-run scripts/pyscope
 INSTALL_EXECUTABLES := $(filter %.sh scripts/pyscope-run scripts/pyscope,$(INSTALL_SCRIPTS))
 INSTALL_SCRIPT_LIB := $(filter-out %/stap-4.8-fixes,$(wildcard scripts/lib/*))
 
@@ -183,7 +197,7 @@ install: all
 	scripts/lib/runtime-stpm.sh $(PYSCOPE_LIB)/build/py/pyscope/$(notdir $(PYEXT)) \
 		$(PYSCOPE_LIB)/build/$(notdir $(PRELOAD)) > $(INSTALL_LIB)/tapsets/pyscope_runtime.stpm
 	install -m 755 $(BUILD)/pyscope-report $(BUILD)/pyscope-leak $(BUILD)/pyscope-offsets \
-		$(INSTALL_LIB)/build/
+		$(BUILD)/pyscope-dump $(BUILD)/pyscope-top $(INSTALL_LIB)/build/
 	install -m 644 $(PRELOAD) $(INSTALL_LIB)/build/
 	install -m 644 $(PYEXT) $(PYEXT_DIR)/pyscope/__init__.py $(INSTALL_LIB)/build/py/pyscope/
 	install -m 644 tools/offsets/keys.tsv tools/offsets/glibc.tsv \
@@ -193,13 +207,15 @@ install: all
 		ln -sfn ../lib/pyscope/scripts/$$t.sh $(INSTALL_BIN)/pyscope-$$t || exit 1; \
 	done
 	ln -sfn ../lib/pyscope/scripts/pyscope-run $(INSTALL_BIN)/pyscope-run
+	ln -sfn ../lib/pyscope/scripts/py-stack.sh $(INSTALL_BIN)/pyscope-py-stack
+	ln -sfn ../lib/pyscope/scripts/py-top.sh $(INSTALL_BIN)/pyscope-py-top
 	ln -sfn ../lib/pyscope/scripts/pyscope $(INSTALL_BIN)/pyscope
 	printf '%s\n' "pyscope, installed by make install (PREFIX=$(PREFIX)); make uninstall removes it" \
 		> $(INSTALL_LIB)/INSTALLED
 
 # Removes what make install put there (the tree only if it is one).
 uninstall:
-	for t in $(addprefix pyscope-,$(INSTALL_TOOLS)) pyscope-run pyscope; do \
+	for t in $(addprefix pyscope-,$(INSTALL_TOOLS)) pyscope-py-stack pyscope-py-top pyscope-run pyscope; do \
 		case "$$(readlink $(INSTALL_BIN)/$$t)" in ../lib/pyscope/scripts/*) rm -f $(INSTALL_BIN)/$$t ;; esac; \
 	done
 	if [ -f $(INSTALL_LIB)/INSTALLED ]; then rm -rf $(INSTALL_LIB); fi
@@ -207,4 +223,7 @@ uninstall:
 # pyscope-offsets: a CPython build's offsets table from its DWARF
 # (tools/offsets), for interpreters whose DWARF the run itself lacks.
 include tools/offsets/offsets.mk
+# pyscope-dump: every thread's stack, once, read from user space
+# (tools/dump; scripts/py-stack.sh).
+include tools/dump/dump.mk
 include runtime/pyscope/versions.mk

@@ -10,17 +10,23 @@ usage() {
     cat <<'EOF'
 usage: cpu-sample.sh (-p PID | PID | -c CMD) [-F HZ] [-d SECONDS] [-o PREFIX]
                      [--stack merged|python|native] [--labels off|split|join]
-                     [--children] [--top N] [--no-threads] [--vm | --host]
-                     [--dry-run] [-v]
+                     [--format LIST] [--no-lines] [--minwidth W]
+                     [--children] [--top N] [--no-threads]
+                     [--vm | --host] [--dry-run] [-v]
 
 Sample where a Python process (any CPython 3.8-3.14, read from the binary)
 spends its CPU time, with native (C) and Python frames in one stack, and
-write:
+write (--format picks; folded and svg by default):
   PREFIX.folded  one line per distinct stack, root first, frames joined by
                  ';', then the sample count (flamegraph.pl/speedscope format);
                  Python frames as 'qualname (file:line)', native as symbols
   PREFIX.svg     an interactive flame graph (open it in a browser)
-  PREFIX.raw     the raw sample stream, for re-reporting
+  PREFIX.speedscope.json
+                 speedscope's file format, one profile per thread
+                 (https://www.speedscope.app, or the speedscope command)
+  PREFIX.pb.gz   pprof's profile.proto, gzipped, each frame label a sample
+                 label (go tool pprof, Pyroscope, Parca, Grafana)
+  PREFIX.raw     the raw sample stream, always (pyscope-report re-reads it)
 A summary of the top functions (self and total %) goes to stdout; how many
 samples were taken, lost or failed goes to stderr.
 
@@ -44,6 +50,12 @@ samples were taken, lost or failed goes to stderr.
                   different labels is separate; join: also report the CPU
                   of each label (the painted frame and all it called), to
                   stdout and PREFIX.labels.csv
+  --format LIST   comma-separated: folded, svg, speedscope, pprof, or all
+                  (default folded,svg)
+  --no-lines      by function: Python frames without their line numbers
+                  (in the folded file and the flame graph)
+  --minwidth W    flame graph: frames narrower than W pixels (or W%) are
+                  merged into a "..." frame (default 1)
   --children      sample the target's child processes too (with -c)
   --top N         rows in the summary, 0..1000 (default 15, 0 for none)
   --no-threads    do not put each thread under its own root frame
@@ -66,17 +78,23 @@ examples:
   cpu-sample.sh -c '/usr/bin/python3.11 examples/busy.py 3' -o busy
   cpu-sample.sh -p 1234 -d 30 -F 199 --stack python -o service
   cpu-sample.sh --pid=1234 --duration=10 --labels=join --output=/tmp/req
+  cpu-sample.sh -p 1234 -d 30 --format pprof,speedscope -o service
+  cpu-sample.sh -p 1234 --no-lines --minwidth 0.5% -o by-function
 EOF
 }
 
 hz=99 prefix=cpu-profile mode=merged top=15 threads="" labels=off children=0
-PYSCOPE_CLI_VALUES="-F --stack --mode --labels --top"
-PYSCOPE_CLI_FLAGS="--children --no-threads"
+formats=folded,svg nolines="" minwidth=""
+PYSCOPE_CLI_VALUES="-F --stack --mode --labels --top --format --minwidth"
+PYSCOPE_CLI_FLAGS="--children --no-threads --no-lines"
 tool_option() {
     case "$1" in
         --stack|--mode) mode=$2 ;;
         --labels) labels=$2 ;;
         --top) top=$2 ;;
+        --format) formats=$2 ;;
+        --minwidth) minwidth=$2 ;;
+        --no-lines) nolines=--no-lines ;;
         --children) children=1 ;;
         --no-threads) threads=--no-threads ;;
     esac
@@ -88,6 +106,23 @@ pyscope_cli_check
 case "$mode" in merged|python|native) ;; *) pyscope_die "--stack must be merged, python or native, got '$mode'" ;; esac
 case "$labels" in off|split|join) ;; *) pyscope_die "--labels must be off, split or join, got '$labels'" ;; esac
 pyscope_cli_number top --top 0 1000
+[ -z "$minwidth" ] || printf '%s\n' "$minwidth" | grep -Eqx '[0-9]+(\.[0-9]+)?%?' ||
+    pyscope_die "--minwidth takes pixels or a percentage (1, 0.5, 2%), got '$minwidth'"
+# --format: each of the four once, or all
+[ "$formats" != all ] || formats=folded,svg,speedscope,pprof
+want_folded=0 want_svg=0 want_speedscope=0 want_pprof=0
+outs=""
+for f in $(printf '%s\n' "$formats" | tr ',' ' '); do
+    case "$f" in
+        folded) want_folded=1 outs="$outs,folded" ;;
+        svg) want_svg=1 outs="$outs,svg" ;;
+        speedscope) want_speedscope=1 outs="$outs,speedscope.json" ;;
+        pprof) want_pprof=1 outs="$outs,pb.gz" ;;
+        *) pyscope_die "--format takes folded, svg, speedscope, pprof (comma-separated) or all, got '$formats'" ;;
+    esac
+done
+[ -n "$outs" ] || pyscope_die "--format takes folded, svg, speedscope, pprof (comma-separated) or all, got '$formats'"
+outs="${outs#,},raw"
 
 # The report tool, the runtime and its tapset macro files (quick when built).
 report=$PYSCOPE_BUILD/pyscope-report
@@ -119,7 +154,7 @@ raw=$work/raw
 # Ctrl-C: the runner (or stap) stops the run and its end probe still runs;
 # this script goes on to write the report from what was collected.
 
-pyscope_note "sampling ${cmd:+"'$cmd' "}${pid:+PID $pid }at $hz Hz$( [ "$secs" -gt 0 ] && printf ' for %ss' "$secs"), writing $prefix.{folded,svg,raw}"
+pyscope_note "sampling ${cmd:+"'$cmd' "}${pid:+PID $pid }at $hz Hz$( [ "$secs" -gt 0 ] && printf ' for %ss' "$secs"), writing $prefix.{$outs}"
 [ -z "$pid" ] || ticks0=$(pyscope_cpu_ticks "$pid")
 # progress every 10 s
 # shellcheck disable=SC2016
@@ -161,9 +196,15 @@ if ! grep -q '^S' "$raw"; then
     fi
     pyscope_die "no samples were taken (stap exit $rc); see the messages above"
 fi
-set -- --mode "$mode" --top "$top" --labels "$labels" --folded "$work/out.folded" \
-    --svg "$work/out.svg" --title "pyscope CPU profile: ${cmd:-PID $pid}"
+set -- --mode "$mode" --top "$top" --labels "$labels" \
+    --title "pyscope CPU profile: ${cmd:-PID $pid}"
+[ "$want_folded" = 0 ] || set -- "$@" --folded "$work/out.folded"
+[ "$want_svg" = 0 ] || set -- "$@" --svg "$work/out.svg"
+[ "$want_speedscope" = 0 ] || set -- "$@" --speedscope "$work/out.speedscope.json"
+[ "$want_pprof" = 0 ] || set -- "$@" --pprof "$work/out.pb.gz"
 [ -z "$threads" ] || set -- "$@" --no-threads
+[ -z "$nolines" ] || set -- "$@" --no-lines
+[ -z "$minwidth" ] || set -- "$@" --minwidth "$minwidth"
 [ "$labels" != join ] || set -- "$@" --labels-csv "$work/out.labels.csv"
 "$report" "$@" "$raw" ||
     pyscope_die "pyscope-report failed"
@@ -173,8 +214,11 @@ nsamples=$(grep -c '^S' "$raw")
 if [ -n "$pid" ] && [ "$nsamples" -lt 10 ] && [ -n "${ticks0:-}" ] && [ -n "${ticks1:-}" ]; then
     pyscope_note "PID $pid was almost idle: $nsamples samples, $(( (ticks1 - ticks0) * 1000 / $(getconf CLK_TCK) )) ms of CPU during the run; the profile says little; try a longer -d or a higher -F"
 fi
-mv "$raw" "$prefix.raw" && mv "$work/out.folded" "$prefix.folded" &&
-    mv "$work/out.svg" "$prefix.svg" &&
+mv "$raw" "$prefix.raw" &&
+    { [ "$want_folded" = 0 ] || mv "$work/out.folded" "$prefix.folded"; } &&
+    { [ "$want_svg" = 0 ] || mv "$work/out.svg" "$prefix.svg"; } &&
+    { [ "$want_speedscope" = 0 ] || mv "$work/out.speedscope.json" "$prefix.speedscope.json"; } &&
+    { [ "$want_pprof" = 0 ] || mv "$work/out.pb.gz" "$prefix.pb.gz"; } &&
     { [ "$labels" != join ] || mv "$work/out.labels.csv" "$prefix.labels.csv"; } ||
     pyscope_die "cannot write the outputs to $prefix.*"
 exit "$rc"

@@ -26,6 +26,8 @@ the process exiting, or Ctrl-C) write:
                  (gnuplot)
   PREFIX.folded  folded stacks weighted by surviving bytes (memory flame
                  graph input for flamegraph.pl, speedscope, inferno)
+  PREFIX.pb.gz   the last snapshot as pprof's profile.proto, gzipped
+                 (go tool pprof -sample_index=inuse_space; Pyroscope, Parca)
   PREFIX.raw     the raw stream (pyscope-leak re-reads it with other options)
 The last snapshot is the program's state when its interpreter began
 finalizing (before the teardown frees its objects) when it exits through
@@ -222,7 +224,8 @@ raw=$work/raw
     set --
     while IFS= read -r a; do set -- "$@" "$a"; done < "$work/leak-args"
     exec "$leak" "$@" --follow "$work/done" --csv "$work/out.csv" \
-        --plot-data "$work/plot.dat" --folded "$work/out.folded" "$raw" \
+        --plot-data "$work/plot.dat" --folded "$work/out.folded" \
+        --pprof "$work/out.pb.gz" "$raw" \
         > "$work/out.txt"
 ) &
 reader=$!
@@ -273,8 +276,9 @@ fi
 
 { mv "$raw" "$prefix.raw" && mv "$work/out.txt" "$prefix.txt" &&
     mv "$work/out.csv" "$prefix.csv" && mv "$work/out.folded" "$prefix.folded" &&
+    { [ ! -f "$work/out.pb.gz" ] || mv "$work/out.pb.gz" "$prefix.pb.gz"; } &&
     { [ "$plot" = 0 ] || mv "$work/plot.svg" "$prefix.svg"; }; } ||
     pyscope_die "cannot write the outputs to $prefix.*"
 cat "$prefix.txt"
-pyscope_note "wrote $prefix.txt $prefix.csv $prefix.folded $prefix.raw$( [ "$plot" = 1 ] && printf ' %s' "$prefix.svg")"
+pyscope_note "wrote $prefix.txt $prefix.csv $prefix.folded$( [ -f "$prefix.pb.gz" ] && printf ' %s' "$prefix.pb.gz") $prefix.raw$( [ "$plot" = 1 ] && printf ' %s' "$prefix.svg")"
 exit "$rc"

@@ -196,12 +196,27 @@ show() { cat "$BATS_FILE_TMPDIR/scenario.log"; echo "--- $1:"; cat "$O/$1/out" 2
         grep -q "examples/service.py:$(line_of $SVC '# LEAK')\$"
 }
 
+@test "attach: the live view (pyscope top, not on a terminal) prints a table a refresh naming the busy thread's function, and the last one when the run ends" {
+    show top 30
+    [ "$(cat "$O/top/rc")" -eq 0 ]
+    # 3 s at 500 ms: several refreshes, then the run's end
+    [ "$(grep -c '^--- refresh [0-9]*$' "$O/top/out")" -ge 3 ]
+    grep -qx -- '--- the run ended' "$O/top/out"
+    # the last table: spin_worker, with its hot line, among the top rows
+    sed -n '/^--- the run ended$/,$p' "$O/top/out" > "$BATS_TEST_TMPDIR/last"
+    grep -E '^ +[0-9.]+ +[0-9.]+ +[0-9]+ +[0-9]+ +spin_worker \(.*service\.py\)$' "$BATS_TEST_TMPDIR/last"
+    grep -E '^pyscope top: PID [0-9]+ - [1-9][0-9]* samples in ' "$BATS_TEST_TMPDIR/last"
+    # the stream was kept (-o) and holds those samples
+    grep -q '^S' "$O/top/p.raw"
+}
+
 # The threads and idle cases ran pyscope as `make install` puts it: the
 # checks here are of the installed tree itself.
 @test "attach with an installed pyscope (make install): links on PATH, a tree that names no checkout and is not written; make uninstall" {
     cat "$BATS_FILE_TMPDIR/install.log"
     [ -f "$INST/lib/pyscope/INSTALLED" ]
-    for t in pyscope-cpu-sample pyscope-leak-watch pyscope-refcount-watch pyscope-run pyscope; do
+    for t in pyscope-cpu-sample pyscope-leak-watch pyscope-refcount-watch pyscope-py-stack \
+            pyscope-py-top pyscope-run pyscope; do
         [ -L "$INST/bin/$t" ] && [ -x "$INST/bin/$t" ]
     done
     # those cases ran it, and it worked (their own tests check the output)

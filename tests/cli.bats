@@ -33,7 +33,7 @@ one_line() {   # REGEX TOOL ARGS...
 }
 
 @test "every tool: long forms, --name=value, attached short values and a bare PID mean what the short forms mean" {
-    for t in cpu-sample leak-watch refcount-watch; do
+    for t in cpu-sample leak-watch refcount-watch py-top; do
         one_line "no process with PID $NOPID" "$t" -p "$NOPID"
         one_line "no process with PID $NOPID" "$t" --pid "$NOPID"
         one_line "no process with PID $NOPID" "$t" --pid="$NOPID"
@@ -70,7 +70,7 @@ one_line() {   # REGEX TOOL ARGS...
 }
 
 @test "every tool: -o must name files in a directory that can be written, checked before anything runs" {
-    for t in cpu-sample leak-watch refcount-watch; do
+    for t in cpu-sample leak-watch refcount-watch py-top; do
         one_line "-o needs a file name prefix, got an empty one" "$t" -c "$PY -c pass" -o ""
         one_line "-o needs a file name prefix, not a directory \('$BATS_TEST_TMPDIR/'\); e.g. -o $BATS_TEST_TMPDIR/profile" \
             "$t" -c "$PY -c pass" -o "$BATS_TEST_TMPDIR/"
@@ -85,7 +85,7 @@ one_line() {   # REGEX TOOL ARGS...
 }
 
 @test "every tool: PYSCOPE_* settings are checked like flags" {
-    for t in cpu-sample leak-watch refcount-watch; do
+    for t in cpu-sample leak-watch refcount-watch py-top; do
         PYSCOPE_ALLOC_SAMPLE=abc one_line "PYSCOPE_ALLOC_SAMPLE must be a number of bytes \(0: sampling off\), got 'abc'" "$t" -c "$PY -c pass"
         PYSCOPE_ALLOC_SEED=-3 one_line "PYSCOPE_ALLOC_SEED must be a whole number, got '-3'" "$t" -c "$PY -c pass"
         PYSCOPE_GUEST_CLOCK=fast one_line "PYSCOPE_GUEST_CLOCK must be wall or icount, got 'fast'" "$t" -c "$PY -c pass"
@@ -95,7 +95,7 @@ one_line() {   # REGEX TOOL ARGS...
 }
 
 @test "every tool's -h shows the shared flags with their long forms" {
-    for t in cpu-sample leak-watch refcount-watch; do
+    for t in cpu-sample leak-watch refcount-watch py-top; do
         run "$ROOT/scripts/$t.sh" --help
         [ "$status" -eq 0 ]
         echo "$output" | head -n 1 | grep -q "^usage: $t.sh (-p PID | PID | -c CMD)"
@@ -114,17 +114,17 @@ one_line() {   # REGEX TOOL ARGS...
 # README's and the docs pages' code blocks, one a line (continuation lines
 # joined, comments dropped), with scripts/ in front.
 examples() {
-    for t in cpu-sample.sh leak-watch.sh refcount-watch.sh pyscope; do
+    for t in cpu-sample.sh leak-watch.sh refcount-watch.sh py-top.sh pyscope; do
         "$ROOT/scripts/$t" -h | sed -n '/^examples:/,$p' | sed 1d
     done | sed 's/^ *//' |
         awk '{ if (sub(/\\$/, "")) { buf = buf $0; next } print buf $0; buf = "" }' |
-        sed -e 's,^\(cpu-sample\.sh\|leak-watch\.sh\|refcount-watch\.sh\|pyscope\) ,scripts/\1 ,' \
+        sed -e 's,^\(cpu-sample\.sh\|leak-watch\.sh\|refcount-watch\.sh\|py-top\.sh\|pyscope\) ,scripts/\1 ,' \
             -e 's/ *# .*$//'
     cat "$ROOT/README.md" "$ROOT"/docs/*.md |
         awk '/^```/ { inb = !inb; next } inb' |
         awk '{ if (sub(/\\$/, "")) { buf = buf $0; next } print buf $0; buf = "" }' |
         sed 's/^ *//' |
-        grep -E '^scripts/(cpu-sample\.sh|leak-watch\.sh|refcount-watch\.sh|pyscope) ' |
+        grep -E '^scripts/(cpu-sample\.sh|leak-watch\.sh|refcount-watch\.sh|py-top\.sh|pyscope) ' |
         sed 's/ *# .*$//'
 }
 
@@ -134,7 +134,7 @@ examples() {
     examples > "$BATS_TEST_TMPDIR/examples"
     cat "$BATS_TEST_TMPDIR/examples"
     # each tool's, and the front command's
-    for t in cpu-sample leak-watch refcount-watch pyscope; do
+    for t in cpu-sample leak-watch refcount-watch py-top pyscope; do
         grep -q "^scripts/$t[ .]" "$BATS_TEST_TMPDIR/examples" || { echo "no example of $t"; false; }
     done
     n=0
@@ -172,12 +172,13 @@ examples() {
     P=$ROOT/scripts/pyscope
     run "$P" -h
     [ "$status" -eq 0 ]
-    for c in record leaks refcount run; do
+    for c in record top leaks refcount run dump; do
         echo "$output" | grep -qE "^  $c  " || { echo "missing $c"; false; }
     done
     # each subcommand is its tool: the same help, the same checks
     [ "$("$P" record -h)" = "$("$ROOT/scripts/cpu-sample.sh" -h)" ]
     [ "$("$P" leaks --help)" = "$("$ROOT/scripts/leak-watch.sh" --help)" ]
+    [ "$("$P" top -h)" = "$("$ROOT/scripts/py-top.sh" -h)" ]
     [ "$("$P" refcount -h)" = "$("$ROOT/scripts/refcount-watch.sh" -h)" ]
     [ "$("$P" run -h)" = "$("$ROOT/scripts/pyscope-run" -h)" ]
     run "$P" record --pid="$NOPID"
@@ -189,7 +190,7 @@ examples() {
     ( cd / && "$BATS_TEST_TMPDIR/pyscope" refcount -h | grep -q '^usage: refcount-watch.sh' )
     run "$P" profile
     [ "$status" -ne 0 ]; [ "${#lines[@]}" -eq 1 ]
-    [ "$output" = "pyscope: unknown command 'profile': record, leaks, refcount or run (try -h)" ]
+    [ "$output" = "pyscope: unknown command 'profile': record, top, leaks, refcount, run or dump (try -h)" ]
     run "$P"
     [ "$status" -eq 2 ]; echo "$output" | grep -q '^usage: pyscope COMMAND'
 }

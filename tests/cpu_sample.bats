@@ -10,7 +10,7 @@ CS() { "$ROOT/scripts/cpu-sample.sh" "$@"; }
 # stream.
 setup_file() {
     export B="$BATS_FILE_TMPDIR/busy"
-    "$ROOT/scripts/cpu-sample.sh" -c "$PY $ROOT/examples/busy.py 12" -o "$B" > "$B.out" 2>&1
+    "$ROOT/scripts/cpu-sample.sh" -c "$PY $ROOT/examples/busy.py 12" -o "$B" --format all > "$B.out" 2>&1
     echo $? > "$B.rc"
 }
 
@@ -33,6 +33,33 @@ setup_file() {
     # the flame graph is well-formed XML that names the function
     xmllint --noout "$p.svg"
     grep -q 'hot_loop (' "$p.svg"
+}
+
+@test "busy loop: --format all: go tool pprof and speedscope's importer read the run's files, and agree with its folded file" {
+    p=$B
+    [ "$(cat "$B.rc")" -eq 0 ]
+    [ -s "$p.pb.gz" ] && [ -s "$p.speedscope.json" ]
+    export GOCACHE="$BATS_TEST_TMPDIR/gocache"
+    # pprof: hot_loop's busy.py:12 has the folded file's count of samples
+    # that end there, and hot_loop's cumulative count is the folded
+    # file's count of samples through it; the period is the run's (-F 99)
+    go tool pprof -sample_index=samples -lines -top -nodecount=1000 "$p.pb.gz" 2>/dev/null > "$BATS_TEST_TMPDIR/top"
+    head -12 "$BATS_TEST_TMPDIR/top"
+    flat12=$(grep -E ' hot_loop [^ ]*/examples/busy\.py:12$' "$BATS_TEST_TMPDIR/top" | awk '{ print $1 }')
+    n12=$(grep -E ';hot_loop \([^)]*/examples/busy\.py:12\) [0-9]+$' "$p.folded" | awk '{ n += $NF } END { print n + 0 }')
+    nhot=$(grep -E ';hot_loop \(' "$p.folded" | awk '{ n += $NF } END { print n + 0 }')
+    echo "pprof flat at busy.py:12: $flat12, folded: $n12; folded through hot_loop: $nhot"
+    [ "$n12" -gt 0 ] && [ "$flat12" -eq "$n12" ]
+    cum=$(go tool pprof -sample_index=samples -top -cum -nodecount=1000 "$p.pb.gz" 2>/dev/null | awk '$6 == "hot_loop" { print $4; exit }')
+    [ "$cum" -eq "$nhot" ]
+    go tool pprof -raw "$p.pb.gz" 2>/dev/null | grep -E '^Period: 10101010$'
+    # speedscope's own importer: one profile per thread; hot_loop's total
+    # weight is the folded file's
+    node "$ROOT/tests/formats/speedscope-import.js" \
+        "${PYSCOPE_CACHE:-$HOME/.cache/pyscope}/npm/speedscope-1.25.0/node_modules/speedscope" \
+        "$p.speedscope.json" > "$BATS_TEST_TMPDIR/ss.json"
+    jq -e --argjson n "$nhot" '[.profiles[].frames[] | select(.name | startswith("hot_loop")) | .total] | add == ($n * 10101010)' "$BATS_TEST_TMPDIR/ss.json" ||
+        jq -e --argjson n "$nhot" '[.profiles[].frames[] | select(.name | startswith("hot_loop")) | .total] | add == $n' "$BATS_TEST_TMPDIR/ss.json"
 }
 
 @test "busy loop: --mode python and --mode native from the same samples" {
@@ -195,7 +222,8 @@ setup_file() {
     run CS -h
     [ "$status" -eq 0 ]
     for f in -p --pid -c --cmd -F --rate -d --duration -o --output --stack --labels \
-            --children --top --no-threads --vm --host --dry-run -v --verbose -h --help; do
+            --format --no-lines --minwidth --children --top --no-threads --vm --host --dry-run -v \
+            --verbose -h --help; do
         echo "$output" | grep -qE -- "^  (.*[ ,])?$f([ ,]|$)"
     done
     echo "$output" | grep -q 'cpu-sample.sh -c'

@@ -82,6 +82,19 @@ line_of() { grep -n "$1" "$ROOT/examples/leak_demo.py" | head -n 1 | cut -d: -f1
     # the plot is well-formed SVG with the group names as legend text
     "$PY" -c 'import sys, xml.dom.minidom as m; m.parse(sys.argv[1])' "$D/demo.svg"
     grep -q "leak_demo.py:$c_line" "$D/demo.svg"
+    # pprof, read by go tool pprof: in use through frame() is the folded
+    # file's count of bytes, and the total is the folded file's total
+    export GOCACHE="$BATS_TEST_TMPDIR/gocache"
+    go tool pprof -sample_index=inuse_space -unit=B -top -cum -nodecount=1000 "$D/demo.pb.gz" 2>/dev/null > "$D/pprof.top"
+    head -8 "$D/pprof.top"
+    pf=$(awk '$6 == "frame" { sub(/B$/, "", $4); print $4; exit }' "$D/pprof.top")
+    echo "pprof frame(): $pf"
+    ff=$(awk '{ n = $NF; k = split(substr($0, 1, length($0) - length(n) - 1), f, ";")
+        for (i = 1; i <= k; i++) { g = f[i]; sub(/ \(.*/, "", g); if (g == "frame") { s += n; break } } }
+        END { print s + 0 }' "$D/demo.folded")
+    [ "$ff" -gt 0 ] && [ "$pf" -eq "$ff" ]
+    total=$(sed -n 's/.*accounting for [0-9.]*B, [0-9.]*% of \([0-9]*\)B total.*/\1/p' "$D/pprof.top")
+    [ "$total" -eq "$(awk '{ s += $NF } END { print s }' "$D/demo.folded")" ]
 }
 
 @test "progress: a line per snapshot while it runs" {

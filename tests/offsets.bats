@@ -541,6 +541,19 @@ PYEOF
     grep -q '^stackref\.tag_bits	' "$ROOT/tools/offsets/tables/3.14.tsv"
 }
 
+@test "keys.tsv: the tapsets' accessors are generated, one a key, and no tapset names a key's macro outside the version layer" {
+    # one __py_key_<key>() a key of keys.tsv, returning its @py_<key>
+    diff <(awk -F '\t' '!/^#/ && NF { k = $1; gsub(/\./, "_", k); print k }' "$ROOT/tools/offsets/keys.tsv" | LC_ALL=C sort) \
+         <(sed -n 's/^function __py_key_\([A-Za-z0-9_]*\):long () { return @py_\1 }$/\1/p' "$ROOT/tapsets/python_keys.stp" | LC_ALL=C sort)
+    # the file is what the schema generates now (make keeps it so)
+    sh "$ROOT/tools/offsets/gen-keys.sh" tapset "$ROOT/tools/offsets/keys.tsv" | cmp - "$ROOT/tapsets/python_keys.stp"
+    # a key's macro is read by its accessor, or by a rule of python_offsets.stp
+    keymacros=$(awk -F '\t' '!/^#/ && NF { k = $1; gsub(/\./, "_", k); printf "%s@py_%s\\b", sep, k; sep = "|" }' "$ROOT/tools/offsets/keys.tsv")
+    run grep -nE "$keymacros" $(ls "$ROOT"/tapsets/*.stp | grep -v -e '/python_keys.stp$' -e '/python_offsets.stp$')
+    echo "$output"
+    [ "$status" -eq 1 ]
+}
+
 @test "the checks can fail: one offset off by 8 is caught by compare_tables and live_check" {
     need_pyenv 12
     "$TOOL" -o "$TMP/tool.tsv" "$LIB"

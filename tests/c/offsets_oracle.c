@@ -155,6 +155,18 @@ put_interpreter_keys(void)
 #if PYSCOPE_KEY_interp_next
     OFFSET("interp.next", PyInterpreterState, next);
 #endif
+#if PYSCOPE_KEY_runtime_ceval_gil
+    OFFSET("runtime.ceval_gil", _PyRuntimeState, ceval.gil);
+#endif
+#if PYSCOPE_KEY_interp_ceval_gil
+    OFFSET("interp.ceval_gil", PyInterpreterState, ceval.gil);
+#endif
+#if PYSCOPE_KEY_gil_locked
+    OFFSET("gil.locked", struct _gil_runtime_state, locked);
+#endif
+#if PYSCOPE_KEY_gil_last_holder
+    OFFSET("gil.last_holder", struct _gil_runtime_state, last_holder);
+#endif
 #if PYSCOPE_KEY_interp_threads_head
 #  if PY_VERSION_HEX < 0x030B0000
     OFFSET("interp.threads_head", PyInterpreterState, tstate_head);

@@ -13,10 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "escape.h"
+#include "flame_paths.h"
+#include "flame_tree.h"
 #include "flamegraph.h"
+#include "folded_input.h"
+#include "func_view.h"
 #include "labels.h"
 #include "leak.h"
+#include "pprof.h"
+#include "profile.h"
+#include "speedscope.h"
 #include "stacks.h"
 #include "strbuf.h"
 #include "stream.h"
@@ -619,11 +628,13 @@ svg_of(const char *text, const char *title)
 {
     struct stream st;
     struct stacks sk;
-    struct flame_options fo = {title, "merged", 1};
+    struct flame_options fo;
     char *out = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&out, &len);
 
+    flame_options_init(&fo);
+    fo.title = title;
     load(&st, text);
     stacks_init(&sk, MODE_MERGED, true);
     stacks_build(&sk, &st);
@@ -662,8 +673,9 @@ test_svg_escaping(void)
 static void
 test_svg_layout(void)
 {
-    /* Of 2000 samples: "tiny" has 2 (0.1%: drawn), "speck" 1 (0.05%:
-       not drawn, but still counted in its parent). */
+    /* Of 2000 samples: "tiny" has 2 (1.18 px of the 1180: drawn),
+       "speck" 1 (0.59 px: merged into a "..." with its 1 sample; too
+       narrow even with main zoomed, so not in the SVG at all). */
     struct strbuf in = STRBUF_INIT;
     for (int i = 0; i < 1997; i++) {
         sb_append_str(&in, "S\t1\tok\tn1\n");
@@ -675,12 +687,178 @@ test_svg_layout(void)
     CHECK(strstr(out, "<title>big (1997 samples, 99.85%)") != NULL);
     CHECK(strstr(out, "<title>tiny (2 samples, 0.10%)") != NULL);
     CHECK(strstr(out, "speck") == NULL);
+    CHECK(strstr(out, "<g class=\"f m\" data-p=\"1\" data-d=\"2\" "
+                      "data-w=\"1\" data-n=\"1\" data-t=\"1\">\n<title>"
+                      "\xe2\x80\xa6 1 frame merged (1 samples, 0.05%)")
+          != NULL);
+    CHECK(strstr(out, "; 1 frame narrower than 1 px merged into 1 ")
+          != NULL);
     CHECK(strstr(out, "<title>main (tid 1) (2000 samples, 100.00%)")
           != NULL);
     CHECK(strstr(out, "<title>all (2000 samples, 100.00%)") != NULL);
     CHECK(strstr(out, "id=\"root\" data-x=\"0\" data-w=\"2000\"") != NULL);
     free(out);
     sb_free(&in);
+}
+
+/* "root" calls "big" (big samples) and "mid", which calls n frames of
+   1 sample, each calling one frame. */
+static void
+wide_tree(struct stacks *sk, int n, int big)
+{
+    struct stream st;
+    struct strbuf in = STRBUF_INIT;
+
+    for (int i = 0; i < n; i++) {
+        sb_printf(&in, "S\t1\tok\tn%x n%x n3 n1\nN\t%x\tc%d\t\n",
+                  0x10000 + i, 0x100 + i, 0x100 + i, i);
+        sb_printf(&in, "N\t%x\tcallee\t\n", 0x10000 + i);
+    }
+    for (int i = 0; i < big; i++) {
+        sb_append_str(&in, "S\t1\tok\tn2 n1\n");
+    }
+    sb_append_str(&in, "N\t1\troot\t\nN\t2\tbig\t\nN\t3\tmid\t\n");
+    load(&st, sb_str(&in));
+    stacks_init(sk, MODE_NATIVE, false);
+    stacks_build(sk, &st);
+    stream_free(&st);
+    sb_free(&in);
+}
+
+static void
+test_flame_tree_merge(void)
+{
+    struct stacks sk;
+    struct flame_tree t;
+
+    /* Nodes: all, root (1100), big (1000), mid (100), then c0, its
+       callee, c1, ... (1 each). */
+    wide_tree(&sk, 100, 1000);
+    flame_tree_build(&t, &sk, 1);
+    CHECK(t.nnodes == 4 + 200);
+    CHECK(t.nodes[3].count == 100 && t.nodes[3].end == 204);
+
+    /* At 2% of the width: each c is 1% of mid, narrow even with mid
+       zoomed, so not kept; merged under mid, after nothing drawn. */
+    flame_tree_select(&t, 0.02, FLAME_MAX_FRAMES);
+    CHECK(t.nkept == 4 && t.nshown == 4 && t.ndots == 1);
+    CHECK(t.nodes[3].rest.frames == 100 && t.nodes[3].rest.subtree == 200);
+    CHECK(t.nodes[3].narrow.frames == 100);
+    CHECK(t.nodes[3].narrow.subtree == 200);
+    CHECK(t.nodes[3].narrow.samples == 100);
+    /* big drawn first, mid after it, its "..." where mid starts */
+    CHECK(t.nodes[2].view_x == 0 && t.nodes[3].view_x == 1000);
+    CHECK(t.nodes[3].dot_x == 1000 && t.nodes[1].narrow.frames == 0);
+
+    /* At 0.5%: kept (zooming into mid draws them), still merged in the
+       full view (1 of 1100 samples). */
+    flame_tree_select(&t, 0.005, FLAME_MAX_FRAMES);
+    CHECK(t.nkept == 204 && t.nodes[3].rest.frames == 0);
+    CHECK(t.nodes[3].narrow.frames == 100 && t.ndots == 1);
+    CHECK(t.nodes[3].narrow.subtree == 200);
+
+    /* A budget of 53 frames: the widest 52 below the top are root, big,
+       mid and 49 of the 200 frames of 1 sample; ties at the cut go. */
+    flame_tree_select(&t, 0.0, 53);
+    CHECK(t.nkept == 4);
+    CHECK(t.nodes[3].rest.frames == 100 && t.nodes[3].rest.subtree == 200);
+    flame_tree_select(&t, 0.0, 1000);
+    CHECK(t.nkept == 204 && t.ndots == 0 && t.nshown == 204);
+    flame_tree_free(&t);
+    stacks_free(&sk);
+}
+
+static void
+test_flame_paths(void)
+{
+    static const struct {
+        const char *name, *cwd, *want;
+    } cases[] = {
+        {"f (/usr/lib/python3.11/json/decoder.py:3)", NULL,
+         "f (<stdlib>/json/decoder.py:3)"},
+        {"f (/opt/v/lib/python3.13t/site-packages/np/a.py)", NULL,
+         "f (<site>/np/a.py)"},
+        {"f (/usr/lib/python3/dist-packages/apt/x.py:9)", NULL,
+         "f (<site>/apt/x.py:9)"},
+        {"f (/usr/lib/python3.11/site-packages/a.py:1)", NULL,
+         "f (<site>/a.py:1)"},
+        {"f (/srv/app/views.py:10)", "/srv/app", "f (./views.py:10)"},
+        {"f (/srv/app/views.py:10)", "/srv/app/", "f (./views.py:10)"},
+        {"f (/srv/application.py:10)", "/srv/app", NULL},
+        {"f (/srv/app/views.py:10)", "/", NULL},
+        {"f (<frozen importlib._bootstrap>:1)", NULL, NULL},
+        {"g (x) (/usr/lib/python3.11/os.py)", NULL, "g (x) (<stdlib>/os.py)"},
+        {"no parenthesis", NULL, NULL},
+        {"f (/usr/lib/python3.11/)", NULL, NULL},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct strbuf out = STRBUF_INIT;
+        const char *name = cases[i].name;
+        bool changed = flame_short_name(name, strlen(name), cases[i].cwd,
+                                        &out);
+        CHECK(changed == (cases[i].want != NULL));
+        CHECK_STR(sb_str(&out), cases[i].want ? cases[i].want : name);
+        sb_free(&out);
+    }
+}
+
+static void
+test_flame_min_width(void)
+{
+    double f = -1;
+
+    CHECK(flame_parse_min_width("1", &f) && f == 1.0 / 1180);
+    CHECK(flame_parse_min_width("0.1", &f) && f == 0.1 / 1180);
+    CHECK(flame_parse_min_width(".5%", &f) && f == 0.005);
+    CHECK(flame_parse_min_width("0", &f) && f == 0.0);
+    CHECK(flame_parse_min_width("100%", &f) && f == 1.0);
+    CHECK(!flame_parse_min_width("101%", &f));
+    CHECK(!flame_parse_min_width("1181", &f));
+    CHECK(!flame_parse_min_width("-1", &f));
+    CHECK(!flame_parse_min_width(" 1", &f));
+    CHECK(!flame_parse_min_width("1px", &f));
+    CHECK(!flame_parse_min_width("nan", &f));
+    CHECK(!flame_parse_min_width("", &f));
+    CHECK(!flame_parse_min_width("%", &f));
+}
+
+static void
+test_function_view(void)
+{
+    /* inner at lines 5 and 6 (one function), an unknown code object */
+    const char *text =
+        "S\t1\tok\tp1:0 p2:0\nS\t1\tok\tp1:2 p2:0\nS\t1\tok\tp3:0\n"
+        "C\t1\tinner\t/a.py\t1\nC\t2\touter\t/a.py\t1\n"
+        "L\t1\t0\t5\nL\t1\t2\t6\nL\t2\t0\t9\nT\t1\tt\n";
+    struct stream st;
+    struct stacks sk, fv;
+    struct folded_line *lines;
+
+    load(&st, text);
+    stacks_init(&sk, MODE_MERGED, true);
+    stacks_build(&sk, &st);
+    stacks_function_view(&sk, &fv);
+    size_t n = stacks_folded(&fv, 1, &lines);
+    CHECK(n == 2 && fv.total == 3);
+    if (n == 2) {
+        CHECK_STR(lines[0].text, "t (tid 1);outer (/a.py);inner (/a.py)");
+        CHECK(lines[0].count == 2);
+        CHECK_STR(lines[1].text, "t (tid 1);[unknown code 0x3]");
+    }
+    folded_lines_free(lines, n);
+    /* A Python frame is its function now, without a line. */
+    for (size_t i = 0; i < fv.names.count; i++) {
+        if (stacks_frame_kind(&fv, (uint32_t)i) == FRAME_PYTHON) {
+            uint32_t func = stacks_frame_func(&fv, (uint32_t)i);
+            CHECK_STR(stacks_frame_name(&fv, (uint32_t)i, NULL),
+                      stacks_func_name(&fv, func, NULL));
+            CHECK(stacks_frame_line(&fv, (uint32_t)i) == -1);
+        }
+    }
+    stacks_free(&fv);
+    stacks_free(&sk);
+    stream_free(&st);
 }
 
 /* ---- frame labels ---- */
@@ -945,7 +1123,9 @@ test_labels_summary_svg(void)
     char *out = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&out, &len);
-    struct flame_options fo = {"t", "merged", 1};
+    struct flame_options fo;
+    flame_options_init(&fo);
+    fo.title = "t";
     load(&st, hostile);
     stacks_init(&sk, MODE_MERGED, true);
     stacks_set_labels(&sk, LABELS_SPLIT);
@@ -1193,6 +1373,203 @@ test_leak_outputs_escape(void)
 
 /* ---- runner ---- */
 
+/* ---- output formats (pprof, speedscope) and folded input ---- */
+
+static void
+test_json_escape(void)
+{
+    struct strbuf sb = STRBUF_INIT;
+
+    sb_append_json(&sb, "a\"b\\c</script>&'\x01\x1f\x7f\t", 20);
+    CHECK_STR(sb_str(&sb), "a\\\"b\\\\c\\u003c/script\\u003e\\u0026"
+              "\\u0027\\u0001\\u001f\\u007f\\u0009");
+    sb_clear(&sb);
+    /* invalid UTF-8 and a lone continuation byte; valid é, U+2028 */
+    sb_append_json(&sb, "\xff\x80\xc3\xa9\xe2\x80\xa8", 7);
+    CHECK_STR(sb_str(&sb), "\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9\\u2028");
+    sb_free(&sb);
+}
+
+/* Read folded text into fresh stacks; returns the first bad line or 0. */
+static uint64_t
+read_folded_text(struct stacks *sk, bool threads, const char *text)
+{
+    struct folded_reader r;
+    const char *p = text;
+
+    stacks_init(sk, MODE_MERGED, threads);
+    folded_reader_init(&r, sk);
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        folded_parse_line(&r, p, len);
+        p += len + (nl ? 1 : 0);
+    }
+    uint64_t bad = r.bad_lineno;
+    folded_reader_free(&r);
+    return bad;
+}
+
+static uint32_t
+frame_named(const struct stacks *sk, const char *name)
+{
+    for (uint32_t i = 0; i < sk->names.count; i++) {
+        if (strcmp(stacks_frame_name(sk, i, NULL), name) == 0) {
+            return i;
+        }
+    }
+    return UINT32_MAX;
+}
+
+static void
+test_folded_input(void)
+{
+    struct stacks sk;
+    size_t len;
+
+    CHECK(read_folded_text(&sk, true,
+        "py (tid 7);main;run (a b/c.py:12);[label x\\x3by];f (d.py);"
+        "C++::g() (x);[no frames] 3\r\n"
+        "\n"
+        "py (tid 7);main 2\n"
+        "(tid 8);main 1\n") == 0);
+    CHECK(sk.total == 6 && stacks_count(&sk) == 3);
+    uint32_t t = frame_named(&sk, "py (tid 7)");
+    uint32_t run = frame_named(&sk, "run (a b/c.py:12)");
+    uint32_t label = frame_named(&sk, "[label x;y]");
+    uint32_t f = frame_named(&sk, "f (d.py)");
+    uint32_t cpp = frame_named(&sk, "C++::g() (x)");
+    uint32_t bare = frame_named(&sk, "(tid 8)");
+    CHECK(t != UINT32_MAX && stacks_frame_kind(&sk, t) == FRAME_THREAD);
+    CHECK(run != UINT32_MAX && stacks_frame_kind(&sk, run) == FRAME_PYTHON);
+    if (run != UINT32_MAX) {
+        const char *base = stacks_frame_base(&sk, run, &len);
+        CHECK(len == 3 && memcmp(base, "run", 3) == 0);
+        const char *file = stacks_frame_file(&sk, run, &len);
+        CHECK(file != NULL && len == 8 && memcmp(file, "a b/c.py", 8) == 0);
+        CHECK(stacks_frame_line(&sk, run) == 12);
+        CHECK_STR(stacks_func_name(&sk, stacks_frame_func(&sk, run), NULL),
+                  "run (a b/c.py)");
+    }
+    CHECK(label != UINT32_MAX && stacks_frame_kind(&sk, label) == FRAME_LABEL);
+    CHECK(f != UINT32_MAX && stacks_frame_kind(&sk, f) == FRAME_PYTHON
+          && stacks_frame_line(&sk, f) == -1);
+    /* "(x)" is a file to the reader: a C++ name in that shape reads as a
+       Python frame "C++::g()" of file x */
+    CHECK(cpp != UINT32_MAX && stacks_frame_kind(&sk, cpp) == FRAME_PYTHON);
+    /* no comm: not a thread */
+    CHECK(bare != UINT32_MAX && stacks_frame_kind(&sk, bare) == FRAME_NATIVE);
+    stacks_free(&sk);
+
+    /* --no-threads drops the thread root */
+    CHECK(read_folded_text(&sk, false, "py (tid 7);main 2\nmain 1\n") == 0);
+    CHECK(stacks_count(&sk) == 1 && sk.total == 3);
+    stacks_free(&sk);
+
+    CHECK(read_folded_text(&sk, true, "a;b 1\na;b\n") == 2);
+    stacks_free(&sk);
+    CHECK(read_folded_text(&sk, true, "a;b 1x\n") == 1);
+    stacks_free(&sk);
+    CHECK(read_folded_text(&sk, true, " 5\n") == 1);
+    stacks_free(&sk);
+    CHECK(read_folded_text(&sk, true, "a\tb 5\n") == 1);
+    stacks_free(&sk);
+    CHECK(read_folded_text(&sk, true, "a 99999999999999999999\n") == 1);
+    stacks_free(&sk);
+
+    CHECK(folded_line_looks_folded("a;b 3", 5));
+    CHECK(folded_line_looks_folded("a;b 3\r", 6));
+    CHECK(!folded_line_looks_folded("S\t1\tok\tn1 3", 12));
+    CHECK(!folded_line_looks_folded("WARNING: x", 10));
+}
+
+static const char LABEL_STREAM[] =
+    "T\t1\tpy\t1\nT\t2\twork\n"
+    "C\t1\tf\tf.py\t1\nC\t2\tg\tg.py\t1\nL\t1\t0\t3\nL\t2\t0\t9\n"
+    "B\t1\touter\nB\t2\tin<n>er\n"
+    "S\t1\tok\tp1:0 l2 p2:0 l1 \nS\t1\tok\tp1:0 l2 p2:0 l1 \n"
+    "S\t2\tok\tp1:0 p2:0 l1 \nS\t2\tok\tp1:0 p2:0 \n"
+    "X\tperiod_ns\t1000\n";
+
+static void
+test_profile_labels_threads(void)
+{
+    struct stream st;
+    struct stacks sk;
+    struct profile p;
+
+    load(&st, LABEL_STREAM);
+    stacks_init(&sk, MODE_MERGED, true);
+    stacks_build(&sk, &st);
+    profile_from_stream(&p, &sk, &st);
+    CHECK(p.total == 4 && p.keys.count == 3 && p.period_ns == 1000);
+    CHECK(p.threads.count == 2);
+    for (size_t i = 0; i < p.keys.count; i++) {
+        const struct profile_sample *s = &p.samples[i];
+        const struct profile_thread *t = &p.thread_info[s->thread];
+        size_t len;
+        size_t depth;
+        const uint32_t *ids = profile_frames(&p, s, &depth);
+        /* the thread root is not a frame of the profile */
+        CHECK(depth == 2 && stacks_frame_kind(&sk, ids[0]) == FRAME_PYTHON);
+        if (t->tid == 1) {
+            CHECK(s->count == 2 && t->has_pid && t->pid == 1);
+            CHECK_STR(t->name, "py");
+            /* the innermost label */
+            CHECK_STR(profile_label(&p, s->label, &len), "in<n>er");
+        }
+        else if (s->label != PROFILE_NONE) {
+            CHECK(t->tid == 2 && !t->has_pid && s->count == 1);
+            CHECK_STR(profile_label(&p, s->label, &len), "outer");
+        }
+        else {
+            CHECK(t->tid == 2 && s->count == 1);
+        }
+    }
+
+    /* the speedscope file: one profile per thread, weights in ns */
+    char *out = NULL;
+    size_t out_len = 0;
+    FILE *f = open_memstream(&out, &out_len);
+    CHECK(speedscope_write(&p, "t<1>", f) == 0);
+    fclose(f);
+    CHECK(strstr(out, "\"name\":\"py (tid 1)\",\"unit\":\"nanoseconds\","
+                      "\"startValue\":0,\"samples\":[[0,1]],"
+                      "\"weights\":[2000],\"endValue\":2000}") != NULL);
+    CHECK(strstr(out, "{\"name\":\"g\",\"file\":\"g.py\",\"line\":9}")
+          != NULL);
+    CHECK(strstr(out, "\"name\":\"t\\u003c1\\u003e\"") != NULL);
+    free(out);
+
+    /* the pprof file: gzip around a Profile whose first field is a
+       sample_type (field 1, length-delimited: 0x0a) */
+    out = NULL;
+    f = open_memstream(&out, &out_len);
+    CHECK(pprof_write_cpu(&p, f) == 0);
+    fclose(f);
+    CHECK(out_len > 18 && (unsigned char)out[0] == 0x1f
+          && (unsigned char)out[1] == 0x8b);
+    unsigned char plain[4096];
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    CHECK(inflateInit2(&zs, 15 + 16) == Z_OK);
+    zs.next_in = (unsigned char *)out;
+    zs.avail_in = (uInt)out_len;
+    zs.next_out = plain;
+    zs.avail_out = sizeof(plain);
+    CHECK(inflate(&zs, Z_FINISH) == Z_STREAM_END);
+    size_t plain_len = sizeof(plain) - zs.avail_out;
+    inflateEnd(&zs);
+    CHECK(plain_len > 2 && plain[0] == 0x0a);
+    CHECK(memmem(plain, plain_len, "in<n>er", 7) != NULL);
+    CHECK(memmem(plain, plain_len, "cpu", 3) != NULL);
+    free(out);
+
+    profile_free(&p);
+    stacks_free(&sk);
+    stream_free(&st);
+}
+
 struct test {
     const char *name;
     void (*fn)(void);
@@ -1217,6 +1594,10 @@ static const struct test TESTS[] = {
     {"summary_python_mode", test_summary_python_mode},
     {"svg_escaping", test_svg_escaping},
     {"svg_layout", test_svg_layout},
+    {"flame_tree_merge", test_flame_tree_merge},
+    {"flame_paths", test_flame_paths},
+    {"flame_min_width", test_flame_min_width},
+    {"function_view", test_function_view},
     {"csv_escape", test_csv_escape},
     {"label_records", test_label_records},
     {"innermost_label", test_innermost_label},
@@ -1227,6 +1608,9 @@ static const struct test TESTS[] = {
     {"leak_group_stack_label", test_leak_group_stack_label},
     {"leak_filters", test_leak_filters},
     {"leak_outputs_escape", test_leak_outputs_escape},
+    {"json_escape", test_json_escape},
+    {"folded_input", test_folded_input},
+    {"profile_labels_threads", test_profile_labels_threads},
 };
 
 int

@@ -148,6 +148,12 @@ dwarftypes_find(Dwarf *dwarf, DwarfType *types, size_t ntypes)
     for (size_t i = 0; i < ntypes; i++) {
         types[i].found = false;
         types[i].tag[0] = '\0';
+        /* "struct TAG": a struct no typedef names (_gil_runtime_state),
+           looked for under its tag */
+        if (strncmp(types[i].name, "struct ", 7) == 0
+            && strlen(types[i].name + 7) < DWARFTYPES_TAG_MAX) {
+            strcpy(types[i].tag, types[i].name + 7);
+        }
     }
     /* The second pass finds definitions that came before the typedef
        that told us their tag. */

@@ -12,7 +12,8 @@
 #define DWARFTYPES_TAG_MAX 64
 
 typedef struct {
-    const char *name;       /* the typedef, e.g. "PyThreadState" */
+    const char *name;       /* the typedef, e.g. "PyThreadState", or
+                               "struct TAG" for a struct no typedef names */
     bool found;
     Dwarf_Die die;          /* the complete struct or union, if found */
     /* The tag of the struct the typedef names, when the first typedef

@@ -7,6 +7,10 @@
 #                                   offset, bit and size key, in file order
 #                                   (not the build, elf and const keys:
 #                                   DWARF has no struct member for them)
+#   gen-keys.sh tapset KEYS.TSV     tapsets/python_keys.stp: one accessor
+#                                   a key, __py_key_<key>() returning the
+#                                   @py_<key> macro of pyscope_layout.stpm
+#                                   (-1 where the key does not apply)
 #   gen-keys.sh oracle KEYS.TSV     a header for tests/c/offsets_oracle.c:
 #                                   for every key but the elf ones (the
 #                                   const ones too: the oracle computes
@@ -18,8 +22,9 @@
 # Writes to stdout; a malformed line is one message on stderr and exit 1.
 set -eu
 
-if [ $# -ne 2 ] || { [ "$1" != keytable ] && [ "$1" != oracle ]; }; then
-    echo "usage: $0 keytable|oracle KEYS.TSV" >&2
+if [ $# -ne 2 ] || { [ "$1" != keytable ] && [ "$1" != oracle ] &&
+                     [ "$1" != tapset ]; }; then
+    echo "usage: $0 keytable|oracle|tapset KEYS.TSV" >&2
     exit 2
 fi
 mode=$1
@@ -60,12 +65,30 @@ function ident(k,    s) {
         if (p[i] !~ /^[A-Za-z_][A-Za-z0-9_.]*$/) fail("bad path \"" p[i] "\"")
     n++
     key[n] = $1; kind[n] = $2; first[n] = $3; last[n] = $4
-    opt[n] = $5; type[n] = $6; paths[n] = (np ? $7 : "")
+    opt[n] = $5; type[n] = $6; paths[n] = (np ? $7 : ""); meaning[n] = $8
 }
 END {
     if (failed) exit 1
     if (n == 0) { printf "gen-keys.sh: %s: no keys\n", src > "/dev/stderr"; exit 1 }
-    if (mode == "keytable") keytable(); else oracle()
+    if (mode == "keytable") keytable()
+    else if (mode == "tapset") tapset()
+    else oracle()
+}
+function tapset(    i, where) {
+    printf "// python_keys.stp - generated from tools/offsets/keys.tsv by\n"
+    printf "// tools/offsets/gen-keys.sh tapset; do not edit.\n//\n"
+    printf "// The keys of the offsets tables, one accessor each: the value of the\n"
+    printf "// interpreter a run targets (pyscope_layout.stpm), -1 where the key\n"
+    printf "// does not apply.  python_offsets.stp builds the layout rules on them.\n"
+    for (i = 1; i <= n; i++) {
+        where = kind[i]
+        if (type[i] != "-") where = where " of " type[i]
+        if (paths[i] != "") where = where ": " paths[i]
+        printf "\n/* %s (%s; 3.%d%s) */\n", meaning[i], where, first[i],
+               last[i] == "-" ? "+" : "-3." last[i]
+        printf "function __py_key_%s:long () { return @py_%s }\n",
+               ident(key[i]), ident(key[i])
+    }
 }
 function keytable(    i, np, j, s) {
     printf "/* keytable.c - generated from tools/offsets/keys.tsv by\n"

@@ -197,6 +197,35 @@ sb_append_csv(struct strbuf *sb, const char *s, size_t n)
     sb_free(&text);
 }
 
+void
+sb_append_json(struct strbuf *sb, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t len = utf8_sequence(p + i, n - i, &cp);
+        if (len == 0) {
+            sb_append_str(sb, REPLACEMENT);
+            i++;
+            continue;
+        }
+        if (cp == '"' || cp == '\\') {
+            sb_append_char(sb, '\\');
+            sb_append_char(sb, (char)cp);
+        }
+        else if (cp < 0x20 || cp == 0x7f || cp == '<' || cp == '>'
+                 || cp == '&' || cp == '\'' || cp == 0x2028
+                 || cp == 0x2029) {
+            sb_printf(sb, "\\u%04x", (unsigned)cp);
+        }
+        else {
+            sb_append(sb, s + i, len);
+        }
+        i += len;
+    }
+}
+
 size_t
 utf8_length(const char *s, size_t n)
 {

@@ -33,6 +33,13 @@ void sb_append_folded(struct strbuf *sb, const char *s, size_t n);
    quotes doubled. */
 void sb_append_csv(struct strbuf *sb, const char *s, size_t n);
 
+/* Append s as the inside of a JSON string (RFC 8259): every byte that
+   does not start a well-formed UTF-8 sequence becomes U+FFFD; " and \
+   are backslash-escaped; control characters (C0, DEL), < > & ' and
+   U+2028/U+2029 become \uXXXX, so the text is also safe inside HTML
+   and JavaScript source. */
+void sb_append_json(struct strbuf *sb, const char *s, size_t n);
+
 /* Number of characters in valid UTF-8 text. */
 size_t utf8_length(const char *s, size_t n);
 

@@ -2,140 +2,70 @@
 #include "flamegraph.h"
 
 #include <inttypes.h>
-#include <stdbool.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "escape.h"
 #include "flame_assets.h"
+#include "flame_paths.h"
+#include "flame_tree.h"
 #include "intern.h"
 #include "strbuf.h"
 #include "util.h"
 
-/* The script in flame_assets.c repeats IMAGE_WIDTH, SIDE_PAD and
-   CHAR_WIDTH: keep them in step. */
+/* The script in flame_assets.c repeats IMAGE_WIDTH, SIDE_PAD,
+   FRAME_HEIGHT, CHAR_WIDTH, DOT_FILL and the "…" tooltip: keep them in
+   step. */
 #define IMAGE_WIDTH 1200
 #define SIDE_PAD 10
-#define TOP_PAD 64
+#define TOP_PAD 76
 #define BOTTOM_PAD 32
 #define FRAME_HEIGHT 16
 #define FONT_SIZE 12
 #define CHAR_WIDTH (FONT_SIZE * 0.59)
-#define MIN_FRACTION 0.001
+#define AVAIL_WIDTH (IMAGE_WIDTH - 2 * SIDE_PAD)
+#define LEGEND_Y 56
+#define DOT_FILL "rgb(238,238,238)"
+#define DOT_TEXT "\xe2\x80\xa6"     /* U+2026 HORIZONTAL ELLIPSIS */
 
-/* ---- the tree of frames ---- */
-
-struct node {
-    uint32_t frame;     /* INTERN_NONE for the root */
-    uint32_t depth;     /* 0 for the root */
-    uint64_t count;
-    uint64_t x;         /* samples left of this node */
-};
-
-struct tree {
-    struct node *nodes;     /* nodes[0] is the root */
-    size_t nnodes;
-    size_t cap;
-};
-
-/* Used by compare_stacks, which qsort gives no context argument. */
-static const struct stacks *sort_stacks;
-
-/* Order stacks frame by frame by name (then frame id, for frames of
-   different kinds that print the same), a shorter stack before the
-   longer ones it is a prefix of. */
-static int
-compare_stacks(const void *a, const void *b)
+void
+flame_options_init(struct flame_options *opt)
 {
-    size_t na, nb;
-    const uint32_t *x = stacks_frames(sort_stacks, *(const size_t *)a, &na);
-    const uint32_t *y = stacks_frames(sort_stacks, *(const size_t *)b, &nb);
-
-    for (size_t i = 0; i < na && i < nb; i++) {
-        if (x[i] == y[i]) {
-            continue;
-        }
-        int c = strcmp(stacks_frame_name(sort_stacks, x[i], NULL),
-                       stacks_frame_name(sort_stacks, y[i], NULL));
-        if (c != 0) {
-            return c;
-        }
-        return x[i] < y[i] ? -1 : 1;
-    }
-    return (na > nb) - (na < nb);
+    memset(opt, 0, sizeof(*opt));
+    opt->mode = "merged";
+    opt->min_count = 1;
+    opt->min_width = FLAME_MIN_WIDTH_PX / AVAIL_WIDTH;
 }
 
-static uint32_t
-new_node(struct tree *t, uint32_t frame, uint32_t depth, uint64_t x)
+bool
+flame_parse_min_width(const char *s, double *fraction)
 {
-    t->nodes = xgrow(t->nodes, &t->cap, t->nnodes + 1, sizeof(struct node));
-    struct node *n = &t->nodes[t->nnodes];
-    n->frame = frame;
-    n->depth = depth;
-    n->count = 0;
-    n->x = x;
-    return (uint32_t)t->nnodes++;
-}
+    char *end;
+    double value;
 
-/* Build the tree the way flamegraph.pl does: with the stacks sorted, the
-   stacks under any node are adjacent, so each stack shares the nodes of
-   its common prefix with the previous one and starts new nodes after it,
-   placed at the running sample offset.  Children end up sorted by name,
-   left to right. */
-static void
-tree_build(struct tree *t, const struct stacks *sk, uint64_t min_count)
-{
-    size_t n = 0;
-    size_t *order = xcalloc(stacks_count(sk), sizeof(size_t));
-    uint32_t *path = NULL;       /* node of each depth of the last stack */
-    size_t path_cap = 0;
-    const uint32_t *prev = NULL;
-    size_t prev_depth = 0;
-    uint64_t offset = 0;
-
-    memset(t, 0, sizeof(*t));
-    new_node(t, INTERN_NONE, 0, 0);
-
-    for (size_t s = 0; s < stacks_count(sk); s++) {
-        if (sk->counts[s] >= min_count) {
-            order[n++] = s;
-        }
+    /* no sign, no space, no "inf" or "nan" */
+    if ((s[0] < '0' || s[0] > '9') && s[0] != '.') {
+        return false;
     }
-    sort_stacks = sk;
-    qsort(order, n, sizeof(size_t), compare_stacks);
-    sort_stacks = NULL;
-
-    for (size_t i = 0; i < n; i++) {
-        size_t depth;
-        const uint32_t *ids = stacks_frames(sk, order[i], &depth);
-        uint64_t count = sk->counts[order[i]];
-        size_t common = 0;
-
-        while (common < depth && common < prev_depth
-                && ids[common] == prev[common]) {
-            common++;
-        }
-        path = xgrow(path, &path_cap, depth, sizeof(uint32_t));
-        for (size_t d = common; d < depth; d++) {
-            path[d] = new_node(t, ids[d], (uint32_t)(d + 1), offset);
-        }
-        t->nodes[0].count += count;
-        for (size_t d = 0; d < depth; d++) {
-            t->nodes[path[d]].count += count;
-        }
-        offset += count;
-        prev = ids;
-        prev_depth = depth;
+    value = strtod(s, &end);
+    if (end == s || !isfinite(value)) {
+        return false;
     }
-    free(order);
-    free(path);
-}
-
-static void
-tree_free(struct tree *t)
-{
-    free(t->nodes);
-    memset(t, 0, sizeof(*t));
+    if (strcmp(end, "%") == 0) {
+        value /= 100.0;
+    }
+    else if (*end == '\0') {
+        value /= AVAIL_WIDTH;
+    }
+    else {
+        return false;
+    }
+    if (value > 1.0) {
+        return false;
+    }
+    *fraction = value;
+    return true;
 }
 
 /* ---- SVG pieces ---- */
@@ -157,7 +87,8 @@ hash_part(uint64_t hash, int which)
 }
 
 /* Python frames yellow/green, native frames orange/red, markers gray,
-   labels purple, thread roots and the "all" root pale blue. */
+   labels purple, thread roots and the "all" root pale blue; the legend
+   shows the middle of each range. */
 static void
 frame_color(enum frame_kind kind, const char *name, size_t len,
             char *buf, size_t size)
@@ -220,48 +151,177 @@ append_label(struct strbuf *out, const char *name, size_t len, double width)
     sb_free(&clean);
 }
 
-static void
-write_frame(FILE *out, const struct tree *t, const struct stacks *sk,
-            uint32_t index, long height)
+static long
+row_y(long height, uint32_t depth)
 {
-    const struct node *node = &t->nodes[index];
+    return height - BOTTOM_PAD - (long)(depth + 1) * FRAME_HEIGHT;
+}
+
+static double
+percent(uint64_t part, uint64_t whole)
+{
+    return 100.0 * (double)part / (double)whole;
+}
+
+static const char *
+plural(uint64_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+/* A kept frame: data-x, data-w (samples), data-d (depth), data-t (frames
+   in its subtree), data-r (its children not kept: frames, frames with
+   their subtrees, samples), data-s (the drawn name, when shortened). */
+static void
+write_frame(FILE *out, const struct flame_tree *t, const struct stacks *sk,
+            const struct flame_options *opt, uint32_t index, long height)
+{
+    const struct flame_node *node = &t->nodes[index];
     uint64_t total = t->nodes[0].count;
-    double scale = (double)(IMAGE_WIDTH - 2 * SIDE_PAD) / (double)total;
-    double x = SIDE_PAD + (double)node->x * scale;
+    double scale = (double)AVAIL_WIDTH / (double)total;
+    double x = SIDE_PAD + (double)node->view_x * scale;
     double width = (double)node->count * scale;
-    long y = height - BOTTOM_PAD - (long)(node->depth + 1) * FRAME_HEIGHT;
+    long y = row_y(height, node->depth);
     enum frame_kind kind = FRAME_THREAD;
     const char *name = "all";
     size_t len = 3;
     char color[32];
     struct strbuf label = STRBUF_INIT;
+    struct strbuf shown = STRBUF_INIT;
+    bool shortened = false;
 
     if (node->frame != INTERN_NONE) {
         name = stacks_frame_name(sk, node->frame, &len);
         kind = sk->frames[node->frame].kind;
     }
+    if (kind == FRAME_PYTHON) {
+        shortened = flame_short_name(name, len, opt->cwd, &shown);
+    }
+    else {
+        sb_append(&shown, name, len);
+    }
+    if (!node->shown) {
+        x = SIDE_PAD;
+        width = 0;
+    }
     frame_color(kind, name, len, color, sizeof(color));
-    append_label(&label, name, len, width);
+    append_label(&label, sb_str(&shown), shown.len, width);
 
-    fprintf(out, "<g class=\"f\"%s data-x=\"%" PRIu64 "\" data-w=\"%"
-            PRIu64 "\" data-d=\"%" PRIu32 "\">\n<title>",
-            index == 0 ? " id=\"root\"" : "", node->x, node->count,
-            node->depth);
+    fprintf(out, "<g class=\"%s\"%s data-x=\"%" PRIu64 "\" data-w=\"%"
+            PRIu64 "\" data-d=\"%" PRIu32 "\" data-t=\"%" PRIu32 "\"",
+            node->shown ? "f" : "f hide", index == 0 ? " id=\"root\"" : "",
+            node->x, node->count, node->depth, node->end - index);
+    if (node->rest.frames > 0) {
+        fprintf(out, " data-r=\"%" PRIu32 " %" PRIu32 " %" PRIu64 "\"",
+                node->rest.frames, node->rest.subtree, node->rest.samples);
+    }
+    if (shortened) {
+        fputs(" data-s=\"", out);
+        write_xml(out, sb_str(&shown), shown.len);
+        fputc('"', out);
+    }
+    fputs(">\n<title>", out);
     write_xml(out, name, len);
     fprintf(out, " (%" PRIu64 " samples, %.2f%%)</title>\n",
-            node->count, 100.0 * (double)node->count / (double)total);
+            node->count, percent(node->count, total));
     fprintf(out, "<rect x=\"%.2f\" y=\"%ld\" width=\"%.2f\" height=\"%d\""
             " fill=\"%s\" rx=\"2\" ry=\"2\"/>\n",
             x, y, width, FRAME_HEIGHT - 1, color);
     fprintf(out, "<text x=\"%.2f\" y=\"%.1f\">%s</text>\n</g>\n",
             x + 3, (double)y + 11.5, sb_str(&label));
     sb_free(&label);
+    sb_free(&shown);
 }
 
-static bool
-is_drawn(const struct node *node, uint64_t total)
+/* The "…" above a shown frame, holding its children too narrow to draw
+   in the full view; data-p is its parent's place among the kept frames
+   (the script redraws these for every view). */
+static void
+write_dot(FILE *out, const struct flame_tree *t, uint32_t parent,
+          long height)
 {
-    return (double)node->count >= MIN_FRACTION * (double)total;
+    const struct flame_node *p = &t->nodes[parent];
+    const struct flame_merge *m = &p->narrow;
+    uint64_t total = t->nodes[0].count;
+    double scale = (double)AVAIL_WIDTH / (double)total;
+    double x = SIDE_PAD + (double)p->dot_x * scale;
+    double width = (double)m->samples * scale;
+    long y = row_y(height, p->depth + 1);
+
+    fprintf(out, "<g class=\"f m\" data-p=\"%" PRIu32 "\" data-d=\"%" PRIu32
+            "\" data-w=\"%" PRIu64 "\" data-n=\"%" PRIu32 "\" data-t=\"%"
+            PRIu32 "\">\n<title>" DOT_TEXT " %" PRIu32 " %s merged",
+            p->kept_index, p->depth + 1, m->samples, m->frames, m->subtree,
+            m->frames, plural(m->frames, "frame", "frames"));
+    if (m->subtree > m->frames) {
+        fprintf(out, ", %" PRIu32 " with their callees", m->subtree);
+    }
+    fprintf(out, " (%" PRIu64 " samples, %.2f%%)</title>\n", m->samples,
+            percent(m->samples, total));
+    fprintf(out, "<rect x=\"%.2f\" y=\"%ld\" width=\"%.2f\" height=\"%d\""
+            " fill=\"" DOT_FILL "\" rx=\"2\" ry=\"2\"/>\n",
+            x, y, width, FRAME_HEIGHT - 1);
+    fprintf(out, "<text x=\"%.2f\" y=\"%.1f\">%s</text>\n</g>\n", x + 3,
+            (double)y + 11.5, width - 3 >= CHAR_WIDTH ? DOT_TEXT : "");
+}
+
+struct legend_entry {
+    const char *text;
+    const char *color;
+    bool present;
+};
+
+/* One swatch per kind of frame the graph holds, and the "…". */
+static void
+write_legend(FILE *out, const struct flame_tree *t, const struct stacks *sk)
+{
+    struct legend_entry entries[] = {
+        {"Python", "rgb(190,217,70)", false},
+        {"native (C)", "rgb(230,110,25)", false},
+        {"frame label", "rgb(185,140,235)", false},
+        {"marker", "rgb(190,190,190)", false},
+        {"thread, all", "rgb(190,205,240)", true},
+        {DOT_TEXT " merged narrow frames", DOT_FILL, true},
+    };
+    size_t n = sizeof(entries) / sizeof(entries[0]);
+    double x = SIDE_PAD;
+
+    for (size_t i = 1; i < t->nnodes; i++) {
+        if (!t->nodes[i].kept) {
+            continue;
+        }
+        switch (sk->frames[t->nodes[i].frame].kind) {
+        case FRAME_PYTHON:
+            entries[0].present = true;
+            break;
+        case FRAME_NATIVE:
+            entries[1].present = true;
+            break;
+        case FRAME_LABEL:
+            entries[2].present = true;
+            break;
+        case FRAME_MARKER:
+            entries[3].present = true;
+            break;
+        default:
+            break;
+        }
+    }
+    fputs("<g id=\"legend\">\n", out);
+    for (size_t i = 0; i < n; i++) {
+        if (!entries[i].present) {
+            continue;
+        }
+        fprintf(out, "<rect class=\"%s\" x=\"%.2f\" y=\"%d\" width=\"10\""
+                " height=\"10\" fill=\"%s\"/><text x=\"%.2f\" y=\"%d\">%s"
+                "</text>\n", i == n - 1 ? "swatch m" : "swatch", x,
+                LEGEND_Y - 9, entries[i].color, x + 14, LEGEND_Y,
+                entries[i].text);
+        x += 14 + CHAR_WIDTH * (double)utf8_length(entries[i].text,
+                                                   strlen(entries[i].text))
+             + 16;
+    }
+    fputs("</g>\n", out);
 }
 
 static void
@@ -292,7 +352,35 @@ write_header(FILE *out, long height, const struct flame_options *opt,
         fprintf(out, " (%" PRIu64 " shown with --min-count %" PRIu64 ")",
                 shown, opt->min_count);
     }
-    fputs("</text>\n", out);
+}
+
+/* The rest of the subtitle: how many frames the view merged (the script
+   rewrites the tspan for each view, with data-what). */
+static void
+write_merged_note(FILE *out, const struct flame_tree *t,
+                  const struct flame_options *opt)
+{
+    uint64_t merged = 0;
+    char what[64];
+
+    snprintf(what, sizeof(what), "narrower than %g px",
+             opt->min_width * AVAIL_WIDTH);
+    for (size_t i = 0; i < t->nnodes; i++) {
+        if (t->nodes[i].shown) {
+            merged += t->nodes[i].narrow.subtree;
+        }
+    }
+    fprintf(out, "<tspan id=\"merged\" data-what=\"%s\">", what);
+    if (merged > 0) {
+        fprintf(out, "; %" PRIu64 " %s %s merged into %zu " DOT_TEXT,
+                merged, plural(merged, "frame", "frames"), what, t->ndots);
+    }
+    fputs("</tspan></text>\n", out);
+}
+
+static void
+write_controls(FILE *out, long height)
+{
     fprintf(out, "<text id=\"unzoom\" class=\"button hide\" x=\"%d\""
             " y=\"24\">Reset Zoom</text>\n", SIDE_PAD);
     fprintf(out, "<text id=\"search\" class=\"button\" x=\"%d\" y=\"24\">"
@@ -307,41 +395,47 @@ int
 flamegraph_write(const struct stacks *sk, const struct flame_options *opt,
                  FILE *out)
 {
-    struct tree t;
+    struct flame_tree t;
 
-    tree_build(&t, sk, opt->min_count);
+    flame_tree_build(&t, sk, opt->min_count);
     uint64_t shown = t.nodes[0].count;
 
     if (shown == 0) {
         long height = TOP_PAD + 3 * FRAME_HEIGHT + BOTTOM_PAD;
         write_header(out, height, opt, sk->total, shown);
+        fputs("</text>\n", out);
+        write_controls(out, height);
         fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">"
                 "no samples</text>\n", IMAGE_WIDTH / 2,
                 TOP_PAD + 2 * FRAME_HEIGHT);
         fputs("</svg>\n", out);
-        tree_free(&t);
+        flame_tree_free(&t);
         return ferror(out) ? -1 : 0;
     }
 
-    uint32_t max_depth = 0;
-    for (size_t i = 0; i < t.nnodes; i++) {
-        if (is_drawn(&t.nodes[i], shown) && t.nodes[i].depth > max_depth) {
-            max_depth = t.nodes[i].depth;
-        }
-    }
-    long height = TOP_PAD + (long)(max_depth + 1) * FRAME_HEIGHT
+    flame_tree_select(&t, opt->min_width, FLAME_MAX_FRAMES);
+    long height = TOP_PAD + (long)(t.max_depth + 1) * FRAME_HEIGHT
                   + BOTTOM_PAD;
 
     write_header(out, height, opt, sk->total, shown);
-    fputs("<g id=\"frames\">\n", out);
+    write_merged_note(out, &t, opt);
+    write_legend(out, &t, sk);
+    write_controls(out, height);
+    fprintf(out, "<g id=\"frames\" data-minwidth=\"%.17g\">\n",
+            opt->min_width);
     for (size_t i = 0; i < t.nnodes; i++) {
-        if (is_drawn(&t.nodes[i], shown)) {
-            write_frame(out, &t, sk, (uint32_t)i, height);
+        if (t.nodes[i].kept) {
+            write_frame(out, &t, sk, opt, (uint32_t)i, height);
+        }
+    }
+    for (size_t i = 0; i < t.nnodes; i++) {
+        if (t.nodes[i].shown && t.nodes[i].narrow.frames > 0) {
+            write_dot(out, &t, (uint32_t)i, height);
         }
     }
     fputs("</g>\n", out);
     fputs(FLAME_SCRIPT, out);
     fputs("</svg>\n", out);
-    tree_free(&t);
+    flame_tree_free(&t);
     return ferror(out) ? -1 : 0;
 }

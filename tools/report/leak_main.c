@@ -1,7 +1,8 @@
 /* pyscope-leak - turn leak-watch.stp's stream into a leak report: top
  * groups of surviving allocations by growth and by bytes (with their
- * merged stacks), a CSV time series, plot data for gnuplot and a folded
- * file weighted by surviving bytes.  With --follow it reads the stream
+ * merged stacks), a CSV time series, plot data for gnuplot, a folded
+ * file weighted by surviving bytes and a pprof profile of the surviving
+ * blocks and bytes (docs/formats.md).  With --follow it reads the stream
  * while it is being written and prints progress after every snapshot.
  *
  * Why this exists: nothing packaged groups SystemTap output into
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "leak.h"
+#include "pprof.h"
 #include "stream.h"
 #include "util.h"
 
@@ -43,6 +45,12 @@ usage(FILE *out)
 "  --csv FILE       CSV time series of the top groups\n"
 "  --plot-data FILE columns for gnuplot (header: quoted titles)\n"
 "  --folded FILE    folded stacks weighted by surviving bytes\n"
+"  --pprof FILE     the last snapshot as a gzipped profile.proto for go\n"
+"                   tool pprof: sample types inuse_objects/count and\n"
+"                   inuse_space/bytes (the default; the stream has no\n"
+"                   allocation totals, so no alloc_* types), one sample\n"
+"                   per stack with surviving bytes; not written when the\n"
+"                   stream has no snapshot\n"
 "  --follow FILE    INPUT is still being written: read as it grows, print\n"
 "                   progress to stderr after each snapshot, and stop at\n"
 "                   its end once FILE exists\n"
@@ -72,6 +80,13 @@ write_folded(const struct leak *lk, size_t top, FILE *f)
 {
     (void)top;
     return leak_write_folded(lk, f);
+}
+
+static int
+write_pprof(const struct leak *lk, size_t top, FILE *f)
+{
+    (void)top;
+    return pprof_write_leak(lk, f);
 }
 
 static void
@@ -135,7 +150,7 @@ int
 main(int argc, char **argv)
 {
     enum { OPT_GROUP = 256, OPT_INCLUDE, OPT_EXCLUDE, OPT_TOP, OPT_CSV,
-           OPT_PLOT, OPT_FOLDED, OPT_FOLLOW, OPT_SKIPPED };
+           OPT_PLOT, OPT_FOLDED, OPT_FOLLOW, OPT_SKIPPED, OPT_PPROF };
     static const struct option longopts[] = {
         {"group-by", required_argument, NULL, OPT_GROUP},
         {"include", required_argument, NULL, OPT_INCLUDE},
@@ -144,6 +159,7 @@ main(int argc, char **argv)
         {"csv", required_argument, NULL, OPT_CSV},
         {"plot-data", required_argument, NULL, OPT_PLOT},
         {"folded", required_argument, NULL, OPT_FOLDED},
+        {"pprof", required_argument, NULL, OPT_PPROF},
         {"follow", required_argument, NULL, OPT_FOLLOW},
         {"skipped", required_argument, NULL, OPT_SKIPPED},
         {"help", no_argument, NULL, 'h'},
@@ -154,6 +170,7 @@ main(int argc, char **argv)
     size_t nincludes = 0, nexcludes = 0;
     uint64_t top = 10, skipped = 0;
     const char *csv = NULL, *plot = NULL, *folded = NULL, *follow = NULL;
+    const char *pprof = NULL;
     int c;
 
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -193,6 +210,9 @@ main(int argc, char **argv)
             break;
         case OPT_FOLDED:
             folded = optarg;
+            break;
+        case OPT_PPROF:
+            pprof = optarg;
             break;
         case OPT_FOLLOW:
             follow = optarg;
@@ -271,6 +291,10 @@ main(int argc, char **argv)
         rc = 1;
     }
     if (folded != NULL && write_file(folded, write_folded, &lk, top) != 0) {
+        rc = 1;
+    }
+    if (pprof != NULL && lk.nsnap > 0
+        && write_file(pprof, write_pprof, &lk, top) != 0) {
         rc = 1;
     }
     leak_free(&lk);

@@ -1,7 +1,10 @@
 /* pyscope-report - turn the raw sample stream of pyscope's SystemTap
  * script into a folded-stacks file, an interactive SVG flame graph, a
  * top-N summary (stdout) and a one-line sample count (stderr); with
- * --labels join also a per-label CPU table (stdout) and CSV.
+ * --labels join also a per-label CPU table (stdout) and CSV; with --pprof
+ * and --speedscope the profile for go tool pprof and speedscope
+ * (docs/formats.md).  It also reads folded stacks (its own --folded,
+ * flamegraph.pl's, py-spy's) to draw or convert them.
  *
  * Why this exists: flamegraph.pl is not packaged in Debian 12, and nothing
  * that is packaged turns a folded file into a flame graph offline.  Doing
@@ -15,10 +18,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "escape.h"
 #include "flamegraph.h"
+#include "folded_input.h"
+#include "func_view.h"
 #include "labels.h"
+#include "pprof.h"
+#include "profile.h"
+#include "speedscope.h"
 #include "stacks.h"
 #include "strbuf.h"
 #include "stream.h"
@@ -26,6 +36,12 @@
 #include "util.h"
 
 #define PROG "pyscope-report"
+
+enum input_format {
+    INPUT_AUTO,
+    INPUT_STREAM,
+    INPUT_FOLDED
+};
 
 struct options {
     enum mode mode;
@@ -37,6 +53,11 @@ struct options {
     bool threads;
     enum label_mode labels;
     const char *labels_csv_path;
+    const char *pprof_path;
+    const char *speedscope_path;
+    enum input_format input_format;
+    double min_width;          /* --minwidth, a fraction of the width */
+    bool no_lines;
     const char *input_path;    /* NULL or "-": stdin */
 };
 
@@ -46,20 +67,50 @@ usage(FILE *out)
     fputs(
 "usage: " PROG " [options] [INPUT]\n"
 "\n"
-"Read the raw line stream of pyscope's SystemTap script from INPUT (default\n"
-"and \"-\": stdin), print a top-N summary on stdout and the sample counts on\n"
-"stderr, and optionally write folded stacks and an SVG flame graph.\n"
+"Read the raw line stream of pyscope's SystemTap script, or folded stacks,\n"
+"from INPUT (default and \"-\": stdin), print a top-N summary on stdout and\n"
+"the sample counts on stderr, and optionally write folded stacks, an SVG\n"
+"flame graph, a pprof profile and a speedscope profile.  Input without a\n"
+"sample, or folded input with a line that is not a stack, is an error (one\n"
+"line on stderr, exit 1) and writes no file.\n"
 "\n"
 "options:\n"
 "  --mode MODE      merged (default: Python frames in place of the\n"
 "                   interpreter loop), python, or native\n"
 "  --folded FILE    write folded stacks (flamegraph.pl, speedscope, inferno)\n"
+"  --pprof FILE     write a gzipped profile.proto for go tool pprof: sample\n"
+"                   types samples/count (and cpu/nanoseconds when the stream\n"
+"                   has X period_ns), file:line of Python frames, sample\n"
+"                   labels label (innermost frame label), thread, tid, pid\n"
+"  --speedscope FILE  write speedscope's JSON format: one sampled profile\n"
+"                   per thread, frames with file and line\n"
+"  --input-format F auto (default), stream or folded.  auto reads folded\n"
+"                   stacks when the first non-empty line is \"frame;frame\n"
+"                   COUNT\" (a record's second byte is a TAB): pyscope's\n"
+"                   --folded, flamegraph.pl's stackcollapse, py-spy's.\n"
+"                   Folded frames \"NAME (FILE:LINE)\" are Python frames,\n"
+"                   \"COMM (tid N)\" roots threads, \"[label TEXT]\" labels,\n"
+"                   \\x3b a ';'.  --mode does not apply to them; --labels\n"
+"                   join needs a stream\n"
 "  --svg FILE       write an interactive SVG flame graph\n"
 "  --title TEXT     flame graph title (default \"pyscope CPU profile\")\n"
+"  --minwidth W     flame graph: frames narrower than W merge with their\n"
+"                   narrow siblings into one \"\xe2\x80\xa6\" frame (its\n"
+"                   tooltip counts them, the subtitle all merged).\n"
+"                   W in pixels of the 1200-pixel image, as flamegraph.pl's\n"
+"                   --minwidth (default 1; flamegraph.pl's is 0.1), or\n"
+"                   \"N%\" of the width.  Zooming in redoes the merge: the\n"
+"                   SVG keeps up to the 20000 widest frames for that\n"
+"                   (docs/flamegraph.md)\n"
+"  --no-lines       function-level folded stacks and flame graph: Python\n"
+"                   frames \"NAME (FILE:LINE)\" become \"NAME (FILE)\", all\n"
+"                   lines of a function one frame (the summary keeps its\n"
+"                   hot lines)\n"
 "  --top N          rows of the summary (default 15; 0: no summary)\n"
 "  --min-count N    leave stacks with fewer than N samples out of the\n"
 "                   folded file and the flame graph (default 1)\n"
-"  --no-threads     no per-thread root frames\n"
+"  --no-threads     no per-thread root frames (pprof's samples keep their\n"
+"                   thread labels, speedscope its profile per thread)\n"
 "  --labels HOW     frame labels painted with pyscope's runtime: off\n"
 "                   (default) ignores them; split puts a \"[label TEXT]\"\n"
 "                   frame above each labelled Python frame (merged and\n"
@@ -102,7 +153,12 @@ enum {
     OPT_MIN_COUNT,
     OPT_NO_THREADS,
     OPT_LABELS,
-    OPT_LABELS_CSV
+    OPT_LABELS_CSV,
+    OPT_PPROF,
+    OPT_SPEEDSCOPE,
+    OPT_INPUT_FORMAT,
+    OPT_MIN_WIDTH,
+    OPT_NO_LINES
 };
 
 static void
@@ -118,6 +174,11 @@ parse_options(int argc, char **argv, struct options *opt)
         {"no-threads", no_argument, NULL, OPT_NO_THREADS},
         {"labels", required_argument, NULL, OPT_LABELS},
         {"labels-csv", required_argument, NULL, OPT_LABELS_CSV},
+        {"pprof", required_argument, NULL, OPT_PPROF},
+        {"speedscope", required_argument, NULL, OPT_SPEEDSCOPE},
+        {"input-format", required_argument, NULL, OPT_INPUT_FORMAT},
+        {"minwidth", required_argument, NULL, OPT_MIN_WIDTH},
+        {"no-lines", no_argument, NULL, OPT_NO_LINES},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}
     };
@@ -129,6 +190,9 @@ parse_options(int argc, char **argv, struct options *opt)
     opt->top = 15;
     opt->min_count = 1;
     opt->threads = true;
+    struct flame_options flame_defaults;
+    flame_options_init(&flame_defaults);
+    opt->min_width = flame_defaults.min_width;
 
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -165,6 +229,36 @@ parse_options(int argc, char **argv, struct options *opt)
         case OPT_LABELS_CSV:
             opt->labels_csv_path = optarg;
             break;
+        case OPT_PPROF:
+            opt->pprof_path = optarg;
+            break;
+        case OPT_SPEEDSCOPE:
+            opt->speedscope_path = optarg;
+            break;
+        case OPT_INPUT_FORMAT:
+            if (strcmp(optarg, "auto") == 0) {
+                opt->input_format = INPUT_AUTO;
+            }
+            else if (strcmp(optarg, "stream") == 0) {
+                opt->input_format = INPUT_STREAM;
+            }
+            else if (strcmp(optarg, "folded") == 0) {
+                opt->input_format = INPUT_FOLDED;
+            }
+            else {
+                bad_usage("--input-format must be auto, stream or folded, "
+                          "not", optarg);
+            }
+            break;
+        case OPT_MIN_WIDTH:
+            if (!flame_parse_min_width(optarg, &opt->min_width)) {
+                bad_usage("--minwidth needs pixels (0 to 1180) or a "
+                          "percentage (0% to 100%), not", optarg);
+            }
+            break;
+        case OPT_NO_LINES:
+            opt->no_lines = true;
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -188,54 +282,208 @@ parse_options(int argc, char **argv, struct options *opt)
     }
 }
 
+static const char *
+input_name(const struct options *opt)
+{
+    const char *path = opt->input_path;
+    return path == NULL || strcmp(path, "-") == 0 ? "<stdin>" : path;
+}
+
+/* Read the folded stacks of f (the first line already in line). */
 static void
-read_input(const struct options *opt, struct stream *st)
+read_folded(const struct options *opt, FILE *f, char **line, size_t *cap,
+            ssize_t n, struct stacks *sk)
+{
+    struct folded_reader r;
+
+    folded_reader_init(&r, sk);
+    for (; n >= 0; n = getline(line, cap, f)) {
+        size_t len = (size_t)n;
+        if (len > 0 && (*line)[len - 1] == '\n') {
+            len--;
+        }
+        if (!folded_parse_line(&r, *line, len)) {
+            fprintf(stderr, PROG ": '%s' line %" PRIu64 " is not a folded "
+                    "stack (frame;frame COUNT)\n", input_name(opt),
+                    r.bad_lineno);
+            exit(1);
+        }
+    }
+    folded_reader_free(&r);
+}
+
+/* Read the input: the record stream into st, or folded stacks straight
+   into sk.  Returns whether it was folded. */
+static bool
+read_input(const struct options *opt, struct stream *st, struct stacks *sk)
 {
     const char *path = opt->input_path;
     bool use_stdin = path == NULL || strcmp(path, "-") == 0;
     FILE *f = use_stdin ? stdin : fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    bool folded = opt->input_format == INPUT_FOLDED;
 
     if (f == NULL) {
         fprintf(stderr, PROG ": cannot open '%s': %s\n", path,
                 strerror(errno));
         exit(1);
     }
-    if (stream_read(st, f) < 0) {
-        fprintf(stderr, PROG ": cannot read '%s': %s\n",
-                use_stdin ? "<stdin>" : path, strerror(errno));
+    /* auto: the first non-empty line tells (a record's second byte is a
+       TAB, a folded stack ends in a space and a count) */
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        size_t len = (size_t)n;
+        if (len > 0 && line[len - 1] == '\n') {
+            len--;
+        }
+        if (len > 0 && !(len == 1 && line[0] == '\r')) {
+            if (opt->input_format == INPUT_AUTO) {
+                folded = folded_line_looks_folded(line, len);
+            }
+            break;
+        }
+    }
+    if (folded) {
+        read_folded(opt, f, &line, &cap, n, sk);
+    }
+    else if (n >= 0) {
+        size_t len = (size_t)n;
+        if (len > 0 && line[len - 1] == '\n') {
+            len--;
+        }
+        stream_parse_line(st, line, len);
+    }
+    free(line);
+    if (ferror(f) || (!folded && stream_read(st, f) < 0)) {
+        fprintf(stderr, PROG ": cannot read '%s': %s\n", input_name(opt),
+                strerror(errno));
         exit(1);
     }
-    if (!stream_version_known(st)) {
+    if (!folded && !stream_version_known(st)) {
         fprintf(stderr, PROG ": '%s' is a record stream of another format "
                 "(its V record says version %" PRId64 "; this reader knows "
-                "version %d)\n", use_stdin ? "<stdin>" : path, st->version,
+                "version %d)\n", input_name(opt), st->version,
                 STREAM_RECORDS_VERSION);
         exit(2);
     }
     if (!use_stdin) {
         fclose(f);
     }
+    return folded;
+}
+
+/* Outputs are written to a temporary file next to their path and renamed
+   into place once complete, so that an error never leaves a partial file
+   that looks like a result.  Only a path that is a regular file or does
+   not exist yet: anything else (/dev/null, /dev/stdout, a FIFO, a
+   symbolic link) is opened and written as it is, never replaced. */
+struct pending_output {
+    FILE *f;
+    char *tmp;      /* NULL: written in place */
+};
+
+static struct pending_output pending[8];
+
+/* At any exit: no temporary file is left behind. */
+static void
+remove_pending(void)
+{
+    for (size_t i = 0; i < sizeof(pending) / sizeof(*pending); i++) {
+        if (pending[i].tmp != NULL) {
+            unlink(pending[i].tmp);
+        }
+    }
 }
 
 static FILE *
 open_output(const char *path)
 {
-    FILE *f = fopen(path, "w");
+    size_t len = strlen(path);
+    char *tmp = xmalloc(len + sizeof(".tmp-XXXXXX"));
+    int fd;
+    FILE *f = NULL;
+    size_t slot;
+
+    static bool registered;
+    if (!registered) {
+        atexit(remove_pending);
+        registered = true;
+    }
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp-XXXXXX", sizeof(".tmp-XXXXXX"));
+    for (slot = 0; slot < sizeof(pending) / sizeof(*pending); slot++) {
+        if (pending[slot].f == NULL) {
+            break;
+        }
+    }
+    if (slot == sizeof(pending) / sizeof(*pending)) {
+        fprintf(stderr, PROG ": too many outputs open\n");
+        exit(1);
+    }
+    struct stat sb;
+    if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        free(tmp);
+        f = fopen(path, "w");
+        if (f == NULL) {
+            fprintf(stderr, PROG ": cannot write '%s': %s\n", path,
+                    strerror(errno));
+            exit(1);
+        }
+        pending[slot].f = f;
+        pending[slot].tmp = NULL;
+        return f;
+    }
+    fd = mkstemp(tmp);
+    if (fd >= 0) {
+        /* mkstemp's 0600, as fopen would have made it: 0666 & ~umask */
+        mode_t mask = umask(0);
+        umask(mask);
+        fchmod(fd, 0666 & ~mask);
+        f = fdopen(fd, "w");
+    }
     if (f == NULL) {
         fprintf(stderr, PROG ": cannot write '%s': %s\n", path,
                 strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
         exit(1);
     }
+    pending[slot].f = f;
+    pending[slot].tmp = tmp;
     return f;
 }
 
 static void
 close_output(FILE *f, const char *path, int write_status)
 {
+    size_t slot = 0;
+
+    while (pending[slot].f != f) {
+        slot++;
+    }
+    char *tmp = pending[slot].tmp;
+    pending[slot].f = NULL;
+    pending[slot].tmp = NULL;
     if (fclose(f) != 0 || write_status != 0) {
+        if (tmp != NULL) {
+            unlink(tmp);
+        }
         fprintf(stderr, PROG ": error writing '%s'\n", path);
         exit(1);
     }
+    if (tmp == NULL) {
+        return;
+    }
+    if (rename(tmp, path) != 0) {
+        fprintf(stderr, PROG ": cannot write '%s': %s\n", path,
+                strerror(errno));
+        unlink(tmp);
+        exit(1);
+    }
+    free(tmp);
 }
 
 static int
@@ -268,7 +516,8 @@ is_listed_counter(const char *key)
            || strcmp(key, "transport_failures") == 0
            || strcmp(key, "end_reason") == 0 || strcmp(key, "run_ms") == 0
            || strcmp(key, "attach_ms") == 0 || strcmp(key, "unlocated") == 0
-           || strcmp(key, "first_sample_ms") == 0;
+           || strcmp(key, "first_sample_ms") == 0
+           || strcmp(key, "period_ns") == 0;
 }
 
 /* Samples lost on the way: probes SystemTap skipped and messages its
@@ -343,23 +592,73 @@ main(int argc, char **argv)
 
     parse_options(argc, argv, &opt);
     stream_init(&st);
-    read_input(&opt, &st);
-
     stacks_init(&sk, opt.mode, opt.threads);
     stacks_set_labels(&sk, opt.labels);
-    stacks_build(&sk, &st);
+    bool folded = read_input(&opt, &st, &sk);
+    const char *mode_text = folded ? "folded input" : mode_name(opt.mode);
 
+    if (folded && opt.labels == LABELS_JOIN) {
+        fprintf(stderr, PROG ": --labels join needs a record stream, and "
+                "'%s' is folded stacks\n", input_name(&opt));
+        return 2;
+    }
+    if (!folded) {
+        stacks_build(&sk, &st);
+    }
+    if (sk.total == 0) {
+        fprintf(stderr, PROG ": no samples in '%s'%s; nothing written\n",
+                input_name(&opt), folded ? "" : " (not a record stream "
+                "of pyscope's, or a run that took none)");
+        stacks_free(&sk);
+        stream_free(&st);
+        return 1;
+    }
+
+    /* --no-lines: the folded file and the flame graph by function */
+    struct stacks func_sk;
+    const struct stacks *drawn = &sk;
+    if (opt.no_lines) {
+        stacks_function_view(&sk, &func_sk);
+        drawn = &func_sk;
+    }
     if (opt.folded_path) {
         FILE *f = open_output(opt.folded_path);
-        int status = stacks_write_folded(&sk, opt.min_count, f);
+        int status = stacks_write_folded(drawn, opt.min_count, f);
         close_output(f, opt.folded_path, status);
     }
     if (opt.svg_path) {
-        struct flame_options fo = {opt.title, mode_name(opt.mode),
-                                   opt.min_count};
+        struct flame_options fo;
+        char *cwd = getcwd(NULL, 0);    /* paths under it drawn ./PATH */
+        flame_options_init(&fo);
+        fo.title = opt.title;
+        fo.mode = mode_text;
+        fo.min_count = opt.min_count;
+        fo.min_width = opt.min_width;
+        fo.cwd = cwd;
         FILE *f = open_output(opt.svg_path);
-        int status = flamegraph_write(&sk, &fo, f);
+        int status = flamegraph_write(drawn, &fo, f);
+        free(cwd);
         close_output(f, opt.svg_path, status);
+    }
+    if (opt.pprof_path || opt.speedscope_path) {
+        struct profile prof;
+        if (folded) {
+            profile_from_stacks(&prof, &sk);
+        }
+        else {
+            profile_from_stream(&prof, &sk, &st);
+        }
+        if (opt.pprof_path) {
+            FILE *f = open_output(opt.pprof_path);
+            int status = pprof_write_cpu(&prof, f);
+            close_output(f, opt.pprof_path, status);
+        }
+        if (opt.speedscope_path) {
+            FILE *f = open_output(opt.speedscope_path);
+            int status = speedscope_write(&prof, opt.title, f);
+            close_output(f, opt.speedscope_path, status);
+        }
+        profile_free(&prof);
     }
     if (opt.top > 0) {
         struct summary sum;
@@ -385,8 +684,17 @@ main(int argc, char **argv)
         fprintf(stderr, PROG ": error writing the summary\n");
         return 1;
     }
-    print_counts(&st);
+    if (folded) {
+        fprintf(stderr, "pyscope: %" PRIu64 " samples in %zu stacks (folded "
+                "input)\n", sk.total, stacks_count(&sk));
+    }
+    else {
+        print_counts(&st);
+    }
 
+    if (opt.no_lines) {
+        stacks_free(&func_sk);
+    }
     stacks_free(&sk);
     stream_free(&st);
     return 0;

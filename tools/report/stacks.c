@@ -66,6 +66,7 @@ stacks_free(struct stacks *sk)
     free(sk->token_frames);
     free(sk->thread_frames);
     free(sk->counts);
+    free(sk->sample_stacks);
     memset(sk, 0, sizeof(*sk));
 }
 
@@ -82,8 +83,9 @@ intern_kind_name(struct intern *t, enum frame_kind kind, const char *name,
 }
 
 static uint32_t
-add_frame(struct stacks *sk, enum frame_kind kind, const char *name,
-          size_t len, uint32_t func, int64_t line)
+add_frame_parts(struct stacks *sk, enum frame_kind kind, const char *name,
+                size_t len, uint32_t func, int64_t line, size_t base_len,
+                size_t file_off, size_t file_len)
 {
     struct strbuf tmp = STRBUF_INIT;
     bool added;
@@ -95,8 +97,18 @@ add_frame(struct stacks *sk, enum frame_kind kind, const char *name,
         sk->frames[id].kind = kind;
         sk->frames[id].func = func;
         sk->frames[id].line = line;
+        sk->frames[id].base_len = base_len;
+        sk->frames[id].file_off = file_off;
+        sk->frames[id].file_len = file_len;
     }
     return id;
+}
+
+static uint32_t
+add_frame(struct stacks *sk, enum frame_kind kind, const char *name,
+          size_t len, uint32_t func, int64_t line)
+{
+    return add_frame_parts(sk, kind, name, len, func, line, len, 0, 0);
 }
 
 static uint32_t
@@ -161,7 +173,16 @@ python_frame(struct stacks *sk, const struct stream *st, uint64_t code,
         }
     }
     uint32_t func = add_func(sk, FRAME_PYTHON, func_name.data, func_name.len);
-    uint32_t id = add_frame(sk, FRAME_PYTHON, name.data, name.len, func, line);
+    uint32_t id;
+    if (ci == NULL) {
+        id = add_frame(sk, FRAME_PYTHON, name.data, name.len, func, line);
+    }
+    else {
+        size_t base_len = strlen(ci->qualname[0] ? ci->qualname : "?");
+        size_t file_len = strlen(ci->filename[0] ? ci->filename : "?");
+        id = add_frame_parts(sk, FRAME_PYTHON, name.data, name.len, func,
+                             line, base_len, base_len + 2, file_len);
+    }
     sb_free(&func_name);
     sb_free(&name);
     return id;
@@ -321,6 +342,8 @@ stacks_build(struct stacks *sk, const struct stream *st)
     struct id_list leaf_first = {NULL, 0, 0};
     struct id_list stack = {NULL, 0, 0};
 
+    sk->sample_stacks = xgrow(sk->sample_stacks, &sk->sample_stacks_cap,
+                              st->samples.count, sizeof(uint32_t));
     for (size_t i = 0; i < st->samples.count; i++) {
         const struct raw_sample *rs = &st->sample_info[i];
         size_t key_len;
@@ -350,6 +373,8 @@ stacks_build(struct stacks *sk, const struct stream *st)
                                          strlen(MARKER_NO_FRAMES)));
         }
         add_stack(sk, stack.ids, stack.len, rs->count);
+        sk->sample_stacks[i] = intern_find(&sk->stacks, stack.ids,
+                                           stack.len * sizeof(uint32_t));
     }
     free(leaf_first.ids);
     free(stack.ids);
@@ -380,6 +405,55 @@ stacks_add(struct stacks *sk, const uint32_t *ids, size_t n, uint64_t count)
 {
     add_stack(sk, ids, n, count);
     return intern_find(&sk->stacks, ids, n * sizeof(uint32_t));
+}
+
+uint32_t
+stacks_named_frame(struct stacks *sk, enum frame_kind kind, const char *name,
+                   size_t len, size_t base_len, size_t file_off,
+                   size_t file_len, int64_t line)
+{
+    uint32_t func = INTERN_NONE;
+
+    if (kind == FRAME_PYTHON && file_len > 0) {
+        /* "QUALNAME (FILE)", as python_frame names the function */
+        struct strbuf func_name = STRBUF_INIT;
+        sb_append(&func_name, name, base_len);
+        sb_append_str(&func_name, " (");
+        sb_append(&func_name, name + file_off, file_len);
+        sb_append_char(&func_name, ')');
+        func = add_func(sk, kind, func_name.data, func_name.len);
+        sb_free(&func_name);
+    }
+    else if (kind == FRAME_NATIVE || kind == FRAME_PYTHON) {
+        /* a Python frame without a file: "[unknown code 0x...]" */
+        func = add_func(sk, kind, name, len);
+    }
+    if (kind != FRAME_PYTHON) {
+        base_len = len;
+        file_off = 0;
+        file_len = 0;
+        line = -1;
+    }
+    return add_frame_parts(sk, kind, name, len, func, line, base_len,
+                           file_off, file_len);
+}
+
+const char *
+stacks_frame_base(const struct stacks *sk, uint32_t frame, size_t *len)
+{
+    *len = sk->frames[frame].base_len;
+    return stacks_frame_name(sk, frame, NULL);
+}
+
+const char *
+stacks_frame_file(const struct stacks *sk, uint32_t frame, size_t *len)
+{
+    const struct frame *f = &sk->frames[frame];
+    *len = f->file_len;
+    if (f->file_len == 0) {
+        return NULL;
+    }
+    return stacks_frame_name(sk, frame, NULL) + f->file_off;
 }
 
 enum frame_kind

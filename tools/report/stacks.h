@@ -40,6 +40,13 @@ struct frame {
     enum frame_kind kind;
     uint32_t func;    /* function id, or INTERN_NONE (threads, markers) */
     int64_t line;     /* Python frames: line number, or -1 */
+    /* Where the parts of a Python frame's name "QUALNAME (FILE:LINE)"
+       are: the qualname is its first base_len bytes, the file the
+       file_len bytes at file_off.  Other frames: base_len is the whole
+       name, file_len 0. */
+    size_t base_len;
+    size_t file_off;
+    size_t file_len;
 };
 
 struct stacks {
@@ -66,6 +73,11 @@ struct stacks {
     size_t counts_cap;
 
     uint64_t total;            /* samples over all stacks */
+
+    /* stacks_build: the stack index of each raw sample of the stream
+       (by its index in stream.samples). */
+    uint32_t *sample_stacks;
+    size_t sample_stacks_cap;
 };
 
 struct folded_line {
@@ -97,6 +109,20 @@ size_t stacks_resolve(struct stacks *sk, const struct stream *st,
 /* Add count to the stack made of ids (root first); returns its index. */
 uint32_t stacks_add(struct stacks *sk, const uint32_t *ids, size_t n,
                     uint64_t count);
+
+/* A frame read from elsewhere (folded input): its kind and name, and for
+   FRAME_PYTHON the parts as in struct frame (the function is the name
+   without ":LINE").  Returns its frame id. */
+uint32_t stacks_named_frame(struct stacks *sk, enum frame_kind kind,
+                            const char *name, size_t len, size_t base_len,
+                            size_t file_off, size_t file_len, int64_t line);
+
+/* The function part of a frame's name (a Python frame's qualname, else
+   the whole name) and its file (NULL, *file_len 0, when it has none). */
+const char *stacks_frame_base(const struct stacks *sk, uint32_t frame,
+                              size_t *len);
+const char *stacks_frame_file(const struct stacks *sk, uint32_t frame,
+                              size_t *len);
 
 enum frame_kind stacks_frame_kind(const struct stacks *sk, uint32_t frame);
 /* Python frames: the line number, or -1. */
