@@ -615,6 +615,8 @@ test_summary_python_mode(void)
                   "inner (/app/a.py)");
         CHECK(sum.rows[0].self == 1 && sum.rows[0].hot_line == 5);
         CHECK(sum.rows[1].self == 0 && sum.rows[1].total == 1);
+        /* no self sample: the line it called from */
+        CHECK(sum.rows[1].hot_line == 2);
     }
     summary_free(&sum);
     stacks_free(&sk);

@@ -40,7 +40,9 @@ summary_compute(const struct stacks *sk, struct summary *sum)
     size_t nfuncs = sk->funcs.count;
     size_t nframes = sk->names.count;
     uint64_t *self_by_frame = xcalloc(nframes, sizeof(uint64_t));
+    uint64_t *total_by_frame = xcalloc(nframes, sizeof(uint64_t));
     size_t *last_stack = xcalloc(nfuncs, sizeof(size_t));
+    size_t *last_frame_stack = xcalloc(nframes, sizeof(size_t));
 
     memset(sum, 0, sizeof(*sum));
     sum->rows = xcalloc(nfuncs, sizeof(struct func_stat));
@@ -66,7 +68,12 @@ summary_compute(const struct stacks *sk, struct summary *sum)
                 sum->rows[f->func].self += count;
                 self_by_frame[ids[j - 1]] += count;
             }
-            /* last_stack holds s + 1 so that 0 means "not yet". */
+            /* last_stack and last_frame_stack hold s + 1 so that 0
+               means "not yet". */
+            if (last_frame_stack[ids[j - 1]] != s + 1) {
+                last_frame_stack[ids[j - 1]] = s + 1;
+                total_by_frame[ids[j - 1]] += count;
+            }
             if (last_stack[f->func] != s + 1) {
                 last_stack[f->func] = s + 1;
                 sum->rows[f->func].total += count;
@@ -74,25 +81,34 @@ summary_compute(const struct stacks *sk, struct summary *sum)
         }
     }
 
-    /* Hot line: the line of the function's frame with most self samples
-       (the lowest line on a tie). */
+    /* Hot line: the line of the function's frame with most self samples;
+       for a function without any, the line with most samples through it
+       (where it calls what takes the time).  The lowest line on a tie. */
     uint64_t *hot_count = xcalloc(nfuncs, sizeof(uint64_t));
-    for (size_t id = 0; id < nframes; id++) {
-        const struct frame *f = &sk->frames[id];
-        uint64_t n = self_by_frame[id];
-        if (f->kind != FRAME_PYTHON || f->line < 0 || n == 0) {
-            continue;
-        }
-        struct func_stat *row = &sum->rows[f->func];
-        if (n > hot_count[f->func]
-                || (n == hot_count[f->func] && f->line < row->hot_line)) {
-            hot_count[f->func] = n;
-            row->hot_line = f->line;
+    for (int pass = 0; pass < 2; pass++) {
+        const uint64_t *by_frame = pass == 0 ? self_by_frame : total_by_frame;
+        for (size_t id = 0; id < nframes; id++) {
+            const struct frame *f = &sk->frames[id];
+            uint64_t n = by_frame[id];
+            if (f->kind != FRAME_PYTHON || f->line < 0 || n == 0) {
+                continue;
+            }
+            struct func_stat *row = &sum->rows[f->func];
+            if (pass == 1 && row->self > 0) {
+                continue;
+            }
+            if (n > hot_count[f->func]
+                    || (n == hot_count[f->func] && f->line < row->hot_line)) {
+                hot_count[f->func] = n;
+                row->hot_line = f->line;
+            }
         }
     }
     free(hot_count);
     free(self_by_frame);
+    free(total_by_frame);
     free(last_stack);
+    free(last_frame_stack);
 
     /* Keep the functions that occur in some stack, then sort. */
     size_t kept = 0;

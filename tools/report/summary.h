@@ -12,7 +12,8 @@ struct func_stat {
     uint32_t func;
     uint64_t self;       /* samples where it is the innermost function */
     uint64_t total;      /* samples where it appears at all (once each) */
-    int64_t hot_line;    /* line with most self samples, or -1 */
+    int64_t hot_line;    /* line with most self samples (none: with most
+                            samples through it), or -1 */
 };
 
 struct summary {
