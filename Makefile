@@ -47,7 +47,7 @@ REPORT_LIB_SRC := $(filter-out $(REPORT_DIR)/main.c $(REPORT_DIR)/leak_main.c $(
 # zlib (Debian's zlib1g-dev) gzips the pprof output (pprof.c).
 REPORT_LIBS := -lz
 
-.PHONY: all check test-c demo deps bench bench-leak bench-cpu clean install uninstall
+.PHONY: all check test-c demo deps bench bench-leak bench-cpu bench-wall clean install uninstall
 
 EXAMPLE_EXT_DIR := $(BUILD)/ext
 EXAMPLE_EXT_SRC := $(wildcard examples/ext/*.c) examples/ext/setup.py
@@ -156,6 +156,16 @@ bench-leak: all
 # BENCH_CPU_ARGS, e.g. "-r 5 -w python", go to bench/cpu-bench.sh.
 bench-cpu: all
 	bench/cpu-bench.sh $(BENCH_CPU_ARGS)
+
+# What --wall costs on a switch-heavy workload (two threads handing a token
+# through queues, examples/cpu_churn.py --workload pingpong) and on the
+# threads workload: cpu-sample with and without --wall against the
+# untraced run, same guest, icount clock; bench/results/wall.md.
+# BENCH_WALL_ARGS, e.g. "-r 5 -n 2000", go to bench/cpu-bench.sh.
+bench-wall: all
+	bench/cpu-bench.sh -w pingpong,threads -n 1000 \
+		--only cs-merged-99,cs-wall-99 -o $(BUILD)/bench-wall \
+		--results bench/results/wall.md $(BENCH_WALL_ARGS)
 
 clean:
 	rm -rf $(BUILD) tapsets/pyscope_runtime.stpm tapsets/pyscope_layout.stpm \

@@ -24,7 +24,8 @@
 #                  spread of 3)
 #   -n ITERATIONS  cpu_churn.py --iterations (default 10000: some 3.5 s of
 #                  guest time untraced)
-#   -w WORKLOADS   comma-separated (default python,callback,threads,deep)
+#   -w WORKLOADS   comma-separated (default python,callback,threads,deep;
+#                  also pingpong, switch-heavy: make bench-wall)
 #   --only LIST    only these contenders (the untraced baseline always runs)
 #   -o DIR         logs and the table (default build/bench-cpu)
 #   --results FILE the table, the machine and the date, also written to
@@ -50,6 +51,7 @@ stap-ustack   @ROOT@/scripts/pyscope-run -c '@CMD@' -- -d /usr/bin/python3.11 --
 stap-pywalk   @ROOT@/scripts/pyscope-run -c '@CMD@' -- -I @ROOT@/tapsets -e 'global n; probe perf.sw.cpu_clock.sample(1001001) { if (pid() == target()) { n++; f = py_current_frame(py_tstate()); try { for (i = 0; f != 0 && i < 1000; i++) { c = py_frame_code(f); l = py_frame_lasti(f); f = py_frame_previous(f) } } catch { } } } probe end { printf("samples: %d\n", n) }'
 cs-merged-99  @ROOT@/scripts/cpu-sample.sh -c '@CMD@' -F 99 -o @OUT@ --top 0 2>&1 | sed 's/^pyscope: \([0-9]*\) samples (.*/samples: \1/'
 cs-merged-999 @ROOT@/scripts/cpu-sample.sh -c '@CMD@' -F 999 -o @OUT@ --top 0 2>&1 | sed 's/^pyscope: \([0-9]*\) samples (.*/samples: \1/'
+cs-wall-99    @ROOT@/scripts/cpu-sample.sh -c '@CMD@' -F 99 --wall -o @OUT@ --top 0 2>&1 | sed 's/^pyscope: \([0-9]*\) samples (.*/samples: \1/'
 cs-python-999 @ROOT@/scripts/cpu-sample.sh -c '@CMD@' -F 999 --stack python -o @OUT@ --top 0 2>&1 | sed 's/^pyscope: \([0-9]*\) samples (.*/samples: \1/'
 EOF
 }
@@ -77,7 +79,7 @@ for v in "$runs" "$iters"; do
     case "$v" in *[!0-9]*|""|0) pyscope_die "-r and -n need positive whole numbers" ;; esac
 done
 for w in $(printf '%s' "$workloads" | tr ',' ' '); do
-    case "$w" in python|callback|threads|deep) ;; *) pyscope_die "no workload '$w' (python, callback, threads, deep)" ;; esac
+    case "$w" in python|callback|threads|deep|pingpong) ;; *) pyscope_die "no workload '$w' (python, callback, threads, deep, pingpong)" ;; esac
 done
 if [ "$install" = 1 ]; then
     "$PYSCOPE_ROOT/scripts/install-deps.sh" --bench ||

@@ -14,7 +14,12 @@ usage: python3 examples/cpu_churn.py [--workload NAME] [--iterations N]
   threads   the python workload split over --threads threads (default 8
             for this workload): the GIL passes between them
   deep      the python workload run 1000 Python frames deep
+  pingpong  two threads hand a token back and forth through two
+            queue.Queue, --iterations times 4 round trips: every
+            hand-over blocks one thread and wakes the other (a
+            switch-heavy workload, for --wall's cost)
 """
+import queue
 import sys
 import threading
 import time
@@ -53,6 +58,23 @@ def deep(n, i):
     return deep(n - 1, i)
 
 
+def pingpong(rounds):
+    there, back = queue.Queue(), queue.Queue()
+
+    def partner():
+        for _ in range(rounds):
+            back.put(there.get() + 1)
+
+    t = threading.Thread(target=partner)
+    t.start()
+    token = 0
+    for _ in range(rounds):
+        there.put(token)
+        token = back.get()
+    t.join()
+    return token
+
+
 def run(step, iterations):
     for i in range(iterations):
         step(i)
@@ -71,7 +93,7 @@ def main(argv):
             threads = int(args.pop(0))
         else:
             sys.exit("cpu_churn.py: unknown argument %r (see the docstring)" % a)
-    if workload not in ("python", "callback", "threads", "deep"):
+    if workload not in ("python", "callback", "threads", "deep", "pingpong"):
         sys.exit("cpu_churn.py: no workload %r" % workload)
     iterations = iterations or 2000
     sys.setrecursionlimit(5000)
@@ -83,6 +105,8 @@ def main(argv):
         run(callback_step, iterations * 4)
     elif workload == "deep":
         run(lambda i: deep(1000, i), iterations)
+    elif workload == "pingpong":
+        pingpong(iterations * 4)
     else:
         n = threads or 8
         workers = [threading.Thread(target=run, args=(python_step, iterations // n))

@@ -11,7 +11,7 @@ usage() {
 usage: cpu-sample.sh (-p PID | PID | -c CMD) [-F HZ] [-d SECONDS] [-o PREFIX]
                      [--stack merged|python|native] [--labels off|split|join]
                      [--format LIST] [--no-lines] [--minwidth W]
-                     [--children] [--top N] [--no-threads]
+                     [--wall] [--children] [--top N] [--no-threads]
                      [--vm | --host] [--dry-run] [-v]
 
 Sample where a Python process (any CPython 3.8-3.14, read from the binary)
@@ -56,6 +56,13 @@ samples were taken, lost or failed goes to stderr.
                   (in the folded file and the flame graph)
   --minwidth W    flame graph: frames narrower than W pixels (or W%) are
                   merged into a "..." frame (default 1)
+  --wall          wall-clock: each thread's time off the CPU too, charged
+                  to its stack where it left the CPU, under a frame saying
+                  why: [off-cpu: gil] (waiting for the GIL),
+                  [off-cpu: SYSCALL] (blocked in futex, read, recvfrom,
+                  clock_nanosleep, ...), [runnable] (preempted, waiting
+                  for a CPU); weights are microseconds, and the summary
+                  adds each thread's (and label's) time by reason
   --children      sample the target's child processes too (with -c)
   --top N         rows in the summary, 0..1000 (default 15, 0 for none)
   --no-threads    do not put each thread under its own root frame
@@ -80,13 +87,14 @@ examples:
   cpu-sample.sh --pid=1234 --duration=10 --labels=join --output=/tmp/req
   cpu-sample.sh -p 1234 -d 30 --format pprof,speedscope -o service
   cpu-sample.sh -p 1234 --no-lines --minwidth 0.5% -o by-function
+  cpu-sample.sh -p 1234 -d 10 --wall --labels join -o wall
 EOF
 }
 
 hz=99 prefix=cpu-profile mode=merged top=15 threads="" labels=off children=0
-formats=folded,svg nolines="" minwidth=""
+formats=folded,svg nolines="" minwidth="" wall=0
 PYSCOPE_CLI_VALUES="-F --stack --mode --labels --top --format --minwidth"
-PYSCOPE_CLI_FLAGS="--children --no-threads --no-lines"
+PYSCOPE_CLI_FLAGS="--children --no-threads --no-lines --wall"
 tool_option() {
     case "$1" in
         --stack|--mode) mode=$2 ;;
@@ -96,6 +104,7 @@ tool_option() {
         --minwidth) minwidth=$2 ;;
         --no-lines) nolines=--no-lines ;;
         --children) children=1 ;;
+        --wall) wall=1 ;;
         --no-threads) threads=--no-threads ;;
     esac
 }
@@ -132,6 +141,14 @@ pyscope_step "built"
 pyscope_tmp_init
 pyscope_check_target "$pid" "$cmd" "$runner_mode"
 pyscope_step "target checked, layout read"
+# --wall tells GIL waits by CPython's take_gil() on the stack: say so when
+# this build has no such symbol (inlined away)
+if [ "$wall" = 1 ]; then
+    dbg=$(pyscope_elf_debug_file "${PYSCOPE_SYSROOT:-}$PYSCOPE_PYTHON" 2>/dev/null) || dbg=""
+    { nm "${PYSCOPE_SYSROOT:-}$PYSCOPE_PYTHON" 2>/dev/null; [ -z "$dbg" ] || nm "$dbg" 2>/dev/null; } |
+        grep -Eq ' [tT] take_gil(\.|$)' ||
+        pyscope_note "$PYSCOPE_PYTHON has no take_gil symbol (inlined or stripped): waits for the GIL show as [off-cpu: futex]"
+fi
 
 # stap arguments: tapsets, unwind data for the target, transport buffer.
 # User input reaches stap only as separate argv words, never inside script text.
@@ -144,7 +161,7 @@ pyonly=0
 [ "$mode" != python ] || pyonly=1
 # the duration is a module parameter: one module serves every -d
 set -- "$@" -G "pyscope_duration_s=$secs" \
-    "$PYSCOPE_ROOT/scripts/cpu-sample.stp" "$period" "$children" "$pyonly"
+    "$PYSCOPE_ROOT/scripts/cpu-sample.stp" "$period" "$children" "$pyonly" "$wall"
 pyscope_step "stap arguments ready"
 
 # Everything is written in the private directory and moved into place at
@@ -182,7 +199,7 @@ fi
 if grep -q 'probe overhead.*exceeded threshold' "$work/err"; then
     pyscope_note "stopped early: sampling took more than half a CPU (SystemTap's overload guard); try a lower -F"
 fi
-if ! grep -q '^S' "$raw"; then
+if ! grep -q '^[SW]' "$raw"; then
     # no sample: an idle process, or a run that failed
     if grep -q '^X	end_reason	2$' "$raw"; then
         pyscope_die "no samples: ${pid:+PID $pid}${cmd:+the command} exited before a sample was taken; nothing written"

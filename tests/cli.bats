@@ -161,9 +161,14 @@ examples() {
     [ "$1" = pyscope-run ] && [ "$2" = -c ] && [ "$3" = "$PY -c 'print(1)'" ] && [ "$4" = -- ]
     for w in "$@"; do [ "$w" != "$ROOT/scripts/cpu-sample.stp" ] || found=1; done
     [ "${found:-0}" = 1 ]
-    [ "$(eval "echo \${$#}")" = 1 ]                # --stack python
+    [ "$(eval "echo \${$(($# - 1))}")" = 1 ]       # --stack python
+    [ "$(eval "echo \${$#}")" = 0 ]                # no --wall
     echo "$last" | grep -q ' -G pyscope_duration_s=3 '
-    echo "$last" | grep -q " $ROOT/scripts/cpu-sample.stp 4000000 0 1\$"
+    echo "$last" | grep -q " $ROOT/scripts/cpu-sample.stp 4000000 0 1 0\$"
+    # --wall is the script's 4th argument
+    run "$ROOT/scripts/cpu-sample.sh" --dry-run -c "$PY -c 'print(1)'" --wall -o "$BATS_TEST_TMPDIR/w"
+    [ "$status" -eq 0 ]
+    echo "${lines[${#lines[@]} - 1]}" | grep -q " $ROOT/scripts/cpu-sample.stp 10101010 0 0 1\$"
     # nothing was written
     [ -z "$(ls -A "$BATS_TEST_TMPDIR")" ]
 }

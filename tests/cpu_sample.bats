@@ -228,3 +228,52 @@ setup_file() {
     done
     echo "$output" | grep -q 'cpu-sample.sh -c'
 }
+
+# µs in folded file $1 of thread $2 whose stack matches extended regex $3
+wall_us() {
+    awk -v tid="$2" -v re="$3" 'index($0, "(tid " tid ");") && $0 ~ re { n += $NF } END { print n + 0 }' "$1"
+}
+
+@test "--wall: every thread's time by reason at its line: computing or waiting for the GIL, clock_nanosleep, recvfrom; the totals are the threads' wall time" {
+    p="$BATS_TEST_TMPDIR/wall"
+    run CS --wall -c "$PY $ROOT/examples/wall.py 2" -o "$p" --format folded,pprof
+    echo "$output" | tail -30
+    [ "$status" -eq 0 ]
+    f=$p.folded
+    W=examples/wall.py
+    wl() { grep -n -F -- "# WALL: $1" "$ROOT/$W" | cut -d: -f1; }
+    # (computing threads wait for the GIL where the loop checks for it:
+    # at the while line, or inside the generator expression)
+    spin="spin \\([^)]*$W:[0-9]+\\)"
+    for name in compute rival sleeper reader; do
+        set -- $(echo "$output" | sed -n "s/^thread $name \([0-9]*\) \([0-9.]*\)$/\1 \2/p")
+        tid=$1 us=$(awk -v s="$2" 'BEGIN { printf "%d", s * 1000000 }')
+        total=$(wall_us "$f" "$tid" '')
+        case $name in
+        compute|rival)
+            at=$(wall_us "$f" "$tid" ";$spin;")
+            gil=$(wall_us "$f" "$tid" ";$spin;.*\\[off-cpu: gil\\] [0-9]+$") ;;
+        sleeper)
+            at=$(wall_us "$f" "$tid" ";sleeper \\([^)]*$W:$(wl sleep)\\);.*\\[off-cpu: clock_nanosleep\\] [0-9]+$") gil=- ;;
+        reader)
+            at=$(wall_us "$f" "$tid" ";reader \\([^)]*$W:$(wl recv)\\);.*\\[off-cpu: recvfrom\\] [0-9]+$") gil=- ;;
+        esac
+        echo "$name (tid $tid): wall $us us, profile $total us, at its line for its reason $at us, GIL $gil us"
+        # the thread's time adds up to its wall time (its start before the
+        # common start is in it too), and its line and reason carry it
+        within_10pct "$total" "$us"
+        [ $((at * 100)) -ge $((us * 85)) ]
+        # two threads computing on one CPU: each waits for the GIL
+        [ "$gil" = - ] || [ $((gil * 100)) -ge $((us * 10)) ]
+    done
+    # every on-CPU sample weighs the period: 10101 us at 99 Hz
+    grep -q '^X	wall	1$' "$p.raw"
+    # pprof reads it as wall-clock microseconds
+    export GOCACHE="$BATS_TEST_TMPDIR/gocache"
+    go tool pprof -top "$p.pb.gz" 2>/dev/null | tee "$BATS_TEST_TMPDIR/top" | head -12
+    grep -E '^Type: wall$' "$BATS_TEST_TMPDIR/top"
+    grep -E '\[off-cpu: clock_nanosleep\]$' "$BATS_TEST_TMPDIR/top"
+    # the summary's table by thread names the reasons
+    echo "$output" | grep -E '^Wall-clock time by thread'
+    echo "$output" | grep -E 'clock_nanosleep [0-9]+\.[0-9]'
+}

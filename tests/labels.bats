@@ -183,3 +183,24 @@ PYEOF
     "$ROOT/build/pyscope-report" --labels join --labels-csv "$p.csv" --folded /dev/null "$p.raw" >/dev/null
     grep -qF '"<script>alert(""x"")</script>;,=cmd|\n\\ud800zzz' "$p.csv"
 }
+
+@test "cpu-sample --labels split: asyncio tasks run under the label they were created under, entered through a @contextmanager wrapper" {
+    p="$BATS_TEST_TMPDIR/async"
+    run "$ROOT/scripts/cpu-sample.sh" --labels split \
+        -c "$PY $ROOT/examples/labels_async.py 6" -o "$p"
+    echo "$output" | tail -20
+    [ "$status" -eq 0 ]
+    # the work runs in gather()'s tasks, whose frames the requests never
+    # painted: inherited, req-heavy carries >= 90% of heavy_work
+    heavy=$(awk '/heavy_work \(/ { s += $NF } END { print s + 0 }' "$p.folded")
+    under=$(awk '/\[label req-heavy\];heavy_work \(/ { s += $NF } END { print s + 0 }' "$p.folded")
+    echo "heavy_work: $heavy samples, $under under [label req-heavy]"
+    [ "$heavy" -ge 50 ]
+    [ $((under * 100)) -ge $((heavy * 90)) ]
+    # and every light request's work is under its own label
+    light=$(awk '/light_work \(/ { s += $NF } END { print s + 0 }' "$p.folded")
+    lunder=$(awk '/\[label req-[0-3]\];light_work \(/ { s += $NF } END { print s + 0 }' "$p.folded")
+    echo "light_work: $light samples, $lunder under [label req-N]"
+    [ "$light" -ge 5 ]
+    [ $((lunder * 100)) -ge $((light * 90)) ]
+}

@@ -322,7 +322,8 @@ EOF
     # the summary has no label rows
     [[ "$output" != *"label"* ]]
     [ "${lines[1]}" = "  100.0   100.0        5         -  PyNumber_Add" ]
-    [ "${lines[5]}" = "    0.0    80.0        0         -  handle (s.py)" ]
+    # (a function without self samples: its line with most samples)
+    [ "${lines[5]}" = "    0.0    80.0        0        12  handle (s.py)" ]
 
     run --separate-stderr "$REPORT" --labels split --mode python \
         --no-threads --folded "$OUT/f" "$OUT/l.txt"
@@ -420,4 +421,120 @@ req-42,200,1,14.3
 '=1+2\xff,100,1,14.3
 "'@x,""y""",100,1,14.3
 EOF
+}
+
+# ---- wall-clock streams (cpu-sample --wall) ----
+
+# tests/c/fixtures/wall.txt (its head says what is in it): on-CPU samples
+# of 10 ms, off-CPU time in W records of K stacks.
+
+@test "wall stream: folded stacks in microseconds, off-CPU time under its leaf" {
+    run --separate-stderr "$REPORT" --top 0 --folded "$OUT/f" "$FIXTURES/wall.txt"
+    [ "$status" -eq 0 ]
+    diff -u - "$OUT/f" <<'EOF'
+worker (tid 4250);main;sleeper (/srv/app.py:52);clock_nanosleep;[off-cpu: clock_nanosleep] 2001000
+python3.11 (tid 4242);main;serve (/srv/app.py:40);handle (/srv/app.py:12);PyNumber_Add 30000
+python3.11 (tid 4242);main;serve (/srv/app.py:40) 10000
+worker (tid 4250);main;sleeper (/srv/app.py:52) 10000
+python3.11 (tid 4242);main;serve (/srv/app.py:40);handle (/srv/app.py:12);[runnable] 5200
+python3.11 (tid 4242);main;serve (/srv/app.py:40);handle (/srv/app.py:12);take_gil.lto_priv.0;__futex_abstimed_wait_common;[off-cpu: gil] 3100
+python3.11 (tid 4242);main;serve (/srv/app.py:40);__futex_abstimed_wait_common;[off-cpu: futex] 2000
+python3.11 (tid 4242);[stack-unknown];[off-cpu: read] 700
+EOF
+    # python mode still tells the GIL (its native frames are not shown)
+    run --separate-stderr "$REPORT" --mode python --no-threads --top 0 \
+        --folded "$OUT/p" "$FIXTURES/wall.txt"
+    [ "$status" -eq 0 ]
+    grep -qx 'serve (/srv/app.py:40);handle (/srv/app.py:12);\[off-cpu: gil\] 3100' "$OUT/p"
+    # --labels split: the label frame, and the leaf still innermost
+    run --separate-stderr "$REPORT" --labels split --no-threads --top 0 \
+        --folded "$OUT/s" "$FIXTURES/wall.txt"
+    [ "$status" -eq 0 ]
+    grep -qx 'main;serve (/srv/app.py:40);\[label req-42\];handle (/srv/app.py:12);\[runnable\] 5200' "$OUT/s"
+    # the SVG: widths are the same weights
+    run --separate-stderr "$REPORT" --top 0 --svg "$OUT/w.svg" "$FIXTURES/wall.txt"
+    [ "$status" -eq 0 ]
+    grep -q '<title>\[off-cpu: gil\] (3100 samples, 0.15%)</title>' "$OUT/w.svg"
+    grep -q '>pyscope wall-clock profile</text>' "$OUT/w.svg"
+}
+
+@test "wall stream: the summary in ms, then wall-clock time by thread and by label" {
+    run --separate-stderr "$REPORT" --top 3 "$FIXTURES/wall.txt"
+    [ "$status" -eq 0 ]
+    diff -u - <(printf '%s\n' "${lines[@]}") <<'EOF'
+  SELF%  TOTAL%       MS  HOT LINE  FUNCTION
+   97.0    97.0   2001.0         -  clock_nanosleep
+    1.5     1.5     30.0         -  PyNumber_Add
+    0.5    97.5     10.0        52  sleeper (/srv/app.py)
+Wall-clock time by thread (ms):
+  THREAD                     WALL     ON-CPU   RUNNABLE  OFF-CPU
+  worker (tid 4250)        2011.0       10.0        0.0  clock_nanosleep 2001.0
+  python3.11 (tid 4242)      51.0       40.0        5.2  gil 3.1, futex 2.0, read 0.7
+Wall-clock time by label (ms):
+  LABEL           WALL     ON-CPU   RUNNABLE  OFF-CPU
+  (no label)    2023.7       20.0        0.0  clock_nanosleep 2001.0, futex 2.0, read 0.7
+  req-42          38.3       30.0        5.2  gil 3.1
+EOF
+    # blank lines between the tables
+    [[ "$output" == *$'sleeper (/srv/app.py)\n\nWall-clock time by thread'* ]]
+    [[ "$output" == *$'read 0.7\n\nWall-clock time by label'* ]]
+    # --labels join in the same weights; its CSV in microseconds
+    run --separate-stderr "$REPORT" --top 0 --labels join \
+        --labels-csv "$OUT/l.csv" "$FIXTURES/wall.txt"
+    [ "$status" -eq 0 ]
+    diff -u - <(printf '%s\n' "${lines[@]}") <<'EOF'
+       MS      %  PROCS  LABEL
+   2023.7   98.1      1  (no label)
+     38.3    1.9      1  req-42
+EOF
+    diff -u - "$OUT/l.csv" <<'EOF'
+label,pid,usec,percent
+(no label),4242,2023700,98.1
+req-42,4242,38300,1.9
+EOF
+    # no labels in the stream: no label table
+    grep -v '^B' "$FIXTURES/wall.txt" | sed 's/ l1//' >"$OUT/nolabels.txt"
+    run --separate-stderr "$REPORT" --top 1 "$OUT/nolabels.txt"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Wall-clock time by thread (ms):"* ]]
+    [[ "$output" != *"by label"* ]]
+}
+
+@test "wall stream: the counts on stderr" {
+    run --separate-stderr "$REPORT" --top 0 "$FIXTURES/wall.txt"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    diff -u - <(printf '%s\n' "${stderr_lines[@]}") <<'EOF'
+pyscope: 5 samples (ok 5, no python state 0, read faults 0), 0 lost, 0 truncated
+pyscope: wall-clock: 5 on-CPU samples (50.0 ms), off-CPU 2012.0 ms in 5 stacks
+pyscope: counters: samples=5
+EOF
+}
+
+@test "wall stream: without X period_ns it is one line, exit 1, no file written" {
+    grep -v period_ns "$FIXTURES/wall.txt" >"$OUT/noperiod.txt"
+    run --separate-stderr "$REPORT" --folded "$OUT/f" --pprof "$OUT/p.pb.gz" \
+        "$OUT/noperiod.txt"
+    [ "$status" -eq 1 ]
+    [ -z "$output" ]
+    [ "$stderr" = "pyscope-report: '$OUT/noperiod.txt' is a wall-clock stream without its sampling period (X period_ns); nothing written" ]
+    [ ! -e "$OUT/f" ] && [ ! -e "$OUT/p.pb.gz" ]
+    # X wall alone makes a wall stream; X wall 0 does not
+    printf 'S\t1\tok\tn1 \nX\twall\t1\n' >"$OUT/xwall.txt"
+    run --separate-stderr "$REPORT" "$OUT/xwall.txt"
+    [ "$status" -eq 1 ]
+    printf 'S\t1\tok\tn1 \nX\twall\t0\nX\tperiod_ns\t1000000\n' >"$OUT/xwall0.txt"
+    run --separate-stderr "$REPORT" --folded "$OUT/f0" "$OUT/xwall0.txt"
+    [ "$status" -eq 0 ]
+    [ "$(cat "$OUT/f0")" = "? (tid 1);0x1 1" ]
+    [ "${lines[0]}" = "  SELF%  TOTAL%  SAMPLES  HOT LINE  FUNCTION" ]
+    [[ "$output" != *"Wall-clock"* ]]
+}
+
+@test "wall stream: --help says what a wall stream is" {
+    run "$REPORT" --help
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"wall stream"* ]]
+    [[ "$output" == *"wall/microseconds"* ]]
+    [[ "$output" == *"[off-cpu: REASON]"* ]]
 }

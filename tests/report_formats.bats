@@ -11,7 +11,8 @@
 # Host-only and fast: runs $PYSCOPE_REPORT and $PYSCOPE_LEAK (default
 # build/pyscope-report, build/pyscope-leak).  Fixtures: tests/c/fixtures/
 # labelled.txt (a cpu-sample stream: three threads of two processes,
-# labelled frames with hostile label texts) and leak.txt (a leak-watch
+# labelled frames with hostile label texts), wall.txt (a cpu-sample --wall
+# stream: on-CPU samples and off-CPU time) and leak.txt (a leak-watch
 # stream, three snapshots).  What is expected is computed from the folded
 # output of the same input, or from the stream's own numbers.
 
@@ -227,6 +228,51 @@ EOF
     [ "$(jq '.profiles[0].total' "$OUT/pprof.json")" -eq 18 ]
     jq -e '.profiles[0].frames[] | select(.name == "compute" and .file == "/srv/app/model.py")' \
         "$OUT/pprof.json" >/dev/null
+}
+
+@test "wall stream: go tool pprof reads wall/microseconds; on-CPU and off-CPU time add up as in the folded output" {
+    "$REPORT" --top 0 --folded "$OUT/w.folded" --pprof "$OUT/w.pb.gz" \
+        "$FIXTURES/wall.txt" 2>/dev/null
+    # one sample type, the period in microseconds
+    pprof -raw "$OUT/w.pb.gz" | grep -qx 'wall/microseconds\[dflt\]'
+    pprof -raw "$OUT/w.pb.gz" | grep -qx 'PeriodType: wall microseconds'
+    pprof -raw "$OUT/w.pb.gz" | grep -qx 'Period: 10000'
+    pprof -top "$OUT/w.pb.gz" | grep -qx 'Type: wall'
+    # the total: 5 samples of 10 ms and 2012 ms off the CPU
+    total=$(awk '{ t += $NF } END { print t }' "$OUT/w.folded")
+    [ "$total" -eq 2062000 ]
+    pprof -unit=us -top "$OUT/w.pb.gz" | grep -q "of ${total}us total\$"
+    # the leaves: flat time of the off-CPU frames, the GIL wait included
+    pprof -unit=us -nodefraction=0 -top "$OUT/w.pb.gz" >"$OUT/top"
+    [ "$(pprof_first_row <"$OUT/top")" = "$(printf '2001000us\t[off-cpu: clock_nanosleep]')" ]
+    grep -Eq '^ +3100us .* 3100us .*  \[off-cpu: gil\]$' "$OUT/top"
+    grep -Eq '^ +5200us .* 5200us .*  \[runnable\]$' "$OUT/top"
+    grep -Eq '^ +2000us .* 2000us .*  \[off-cpu: futex\]$' "$OUT/top"
+    # take_gil holds exactly the GIL wait
+    grep -Eq '^ +0 .* 3100us .*  take_gil.lto_priv.0$' "$OUT/top"
+    # per thread, the folded output's totals
+    diff -u - <(pprof -tags -unit=us "$OUT/w.pb.gz" | awk '
+        /^ *thread: Total / { on = 1; next } on && /^$/ { exit }
+        on { sub(/^ +/, ""); print }') <<'EOF'
+2011000.0us (97.53%): worker
+51000.0us ( 2.47%): python3.11
+EOF
+}
+
+@test "wall stream: speedscope's importer reads microseconds, per thread the folded output's totals" {
+    "$REPORT" --top 0 --folded "$OUT/w.folded" --speedscope "$OUT/w.json" \
+        "$FIXTURES/wall.txt" 2>/dev/null
+    speedscope_import "$OUT/w.json" >"$OUT/imported.json"
+    [ "$(jq -r '[.profiles[].unit] | unique | join(",")' "$OUT/imported.json")" = microseconds ]
+    [ "$(jq -r '.name' "$OUT/imported.json")" = "pyscope wall-clock profile" ]
+    diff -u <(folded_frame_weights "$OUT/w.folded") \
+        <(speedscope_frame_weights "$OUT/imported.json")
+    diff -u - <(jq -r '.profiles[] | [.name, .total] | @tsv' "$OUT/imported.json" | LC_ALL=C sort) <<'EOF'
+python3.11 (tid 4242)	51000
+worker (tid 4250)	2011000
+EOF
+    jq -e '.profiles[].frames[] | select(.name == "[off-cpu: gil]" and .self == 3100)' \
+        "$OUT/imported.json" >/dev/null
 }
 
 @test "folded input: read back, it gives the same folded file and summary" {

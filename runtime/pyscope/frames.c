@@ -205,6 +205,17 @@ pyscope_frame_code(PyFrameObject *f)
 #endif
 }
 
+PyFrameObject *
+pyscope_frame_back(PyFrameObject *f)
+{
+#if PY_VERSION_HEX >= 0x03090000
+    return PyFrame_GetBack(f);
+#else
+    Py_XINCREF(f->f_back);
+    return f->f_back;
+#endif
+}
+
 int
 pyscope_frame_lasti(PyFrameObject *f)
 {

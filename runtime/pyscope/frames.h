@@ -32,6 +32,10 @@ void pyscope_walk_frames(PyThreadState *tstate, int max_depth,
 /* The code object frame f runs (a new reference). */
 PyCodeObject *pyscope_frame_code(PyFrameObject *f);
 
+/* The frame that called f (a new reference), or NULL (no error set) when
+   f is the outermost.  From 3.11 on this may create its frame object. */
+PyFrameObject *pyscope_frame_back(PyFrameObject *f);
+
 /* Where f is in its code, as a number that differs between the
    instructions of one code object (a cache key, not an offset to use). */
 int pyscope_frame_lasti(PyFrameObject *f);

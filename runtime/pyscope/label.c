@@ -9,6 +9,9 @@
  */
 #include <Python.h>
 
+#include <string.h>
+
+#include "frames.h"
 #include "label.h"
 #include "table.h"
 #include "text.h"
@@ -101,6 +104,107 @@ label_repr(LabelObject *self)
     return PyUnicode_FromFormat("pyscope.label(%R)", self->text);
 }
 
+/* Tasks inherit labels (pyscope_label_set_asyncio_hook): the hook, until
+   it has been called. */
+static PyObject *asyncio_hook;
+
+void
+pyscope_label_set_asyncio_hook(PyObject *hook)
+{
+    Py_INCREF(hook);
+    Py_XSETREF(asyncio_hook, hook);
+}
+
+/* Once asyncio's event loops exist, hand them to the hook (one sys.modules
+   lookup per label entered until then).  Errors are not the label's: they
+   are cleared (the hook reports nothing). */
+static void
+hook_asyncio_once(void)
+{
+    static PyObject *name;
+
+    if (name == NULL) {
+        name = PyUnicode_InternFromString("asyncio.base_events");
+        if (name == NULL) {
+            PyErr_Clear();
+            return;
+        }
+    }
+    PyObject *base_events = PyImport_GetModule(name);
+    if (base_events == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    PyObject *hook = asyncio_hook;
+    asyncio_hook = NULL;
+    PyObject *r = PyObject_CallFunctionObjArgs(hook, base_events, NULL);
+    if (r == NULL) {
+        PyErr_Clear();
+    }
+    Py_XDECREF(r);
+    Py_DECREF(hook);
+    Py_DECREF(base_events);
+}
+
+/* 1 when code is contextlib's (its file ends in "/contextlib.py"). */
+static int
+is_contextlib(PyCodeObject *code)
+{
+    static const char tail[] = "/contextlib.py";
+    Py_ssize_t len;
+    const char *name = PyUnicode_AsUTF8AndSize(code->co_filename, &len);
+
+    if (name == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    return len >= (Py_ssize_t)sizeof(tail) - 1
+        && memcmp(name + len - (sizeof(tail) - 1), tail, sizeof(tail) - 1) == 0;
+}
+
+/*
+ * The frame a label entered from `frame` belongs to: the frame of the with
+ * statement that uses it, also through a wrapper.  A label entered in a
+ * @contextmanager (or @asynccontextmanager) generator, or by an ExitStack
+ * (enter_context), is called from contextlib: the generator's frame
+ * (driven by contextlib's __enter__) and contextlib's own frames are
+ * stepped over, to the frame that runs `with wrapper():`.  Bounded (8
+ * steps); returns a new reference.
+ */
+static PyFrameObject *
+with_statement_frame(PyFrameObject *frame)
+{
+    Py_INCREF(frame);
+    for (int step = 0; step < 8; step++) {
+        PyCodeObject *code = pyscope_frame_code(frame);
+        int contextlib = is_contextlib(code);
+        int suspendable = (code->co_flags & (CO_GENERATOR | CO_COROUTINE
+                                             | CO_ASYNC_GENERATOR)) != 0;
+        Py_DECREF(code);
+        if (!contextlib && !suspendable) {
+            break;
+        }
+        PyFrameObject *back = pyscope_frame_back(frame);
+        if (back == NULL) {
+            PyErr_Clear();
+            break;
+        }
+        if (!contextlib) {
+            /* a generator: stepped over only when contextlib drives it */
+            PyCodeObject *back_code = pyscope_frame_code(back);
+            int driven = is_contextlib(back_code);
+            Py_DECREF(back_code);
+            if (!driven) {
+                Py_DECREF(back);
+                break;
+            }
+        }
+        Py_DECREF(frame);
+        frame = back;
+    }
+    return frame;
+}
+
 static PyObject *
 label_enter(LabelObject *self, PyObject *Py_UNUSED(ignored))
 {
@@ -111,6 +215,9 @@ label_enter(LabelObject *self, PyObject *Py_UNUSED(ignored))
            the only place tracebacks kept for labels are let go. */
         pyscope_unwound_release(0);
     }
+    if (asyncio_hook != NULL) {
+        hook_asyncio_once();
+    }
     if (self->frame != NULL) {
         PyErr_SetString(PyExc_RuntimeError,
                         "this pyscope.label is already entered; use one "
@@ -119,13 +226,15 @@ label_enter(LabelObject *self, PyObject *Py_UNUSED(ignored))
     }
     /* Borrowed; PyEval_GetFrame() makes the caller's frame object if it
        has none yet.  No Python frame (called from C): nothing to paint. */
-    PyFrameObject *frame = PyEval_GetFrame();
-    if (frame == NULL) {
+    PyFrameObject *called_from = PyEval_GetFrame();
+    if (called_from == NULL) {
         Py_RETURN_NONE;
     }
     if (pyscope_text_set(&data, self->text) < 0) {
         return NULL;
     }
+    /* (a new reference, kept until __exit__) */
+    PyFrameObject *frame = with_statement_frame(called_from);
     pyscope_where_set(&data, frame);
 
     switch (pyscope_table_paint(frame, &data, 1, &self->saved)) {
@@ -140,7 +249,6 @@ label_enter(LabelObject *self, PyObject *Py_UNUSED(ignored))
         self->undo = UNDO_NOTHING;
         break;
     }
-    Py_INCREF(frame);
     self->frame = frame;
     Py_RETURN_NONE;
 }
@@ -230,9 +338,10 @@ PyDoc_STRVAR(label_doc,
 "Context manager: `with label(text):` paints the frame running the with\n"
 "statement with `text` for the duration of the block, then restores that\n"
 "frame's previous label (or removes the paint), however the block exits.\n"
-"__enter__ returns None.  Use it directly in a with statement: entered\n"
-"from elsewhere (contextlib.ExitStack.enter_context) it paints the frame\n"
-"that called __enter__.  One label object cannot be entered twice at once.");
+"__enter__ returns None.  Entered through a wrapper (a @contextmanager or\n"
+"@asynccontextmanager generator, contextlib.ExitStack.enter_context) it\n"
+"paints the frame of the with statement that uses the wrapper.  One label\n"
+"object cannot be entered twice at once.");
 
 PyTypeObject PyscopeLabel_Type = {
     PyVarObject_HEAD_INIT(NULL, 0)

@@ -53,6 +53,44 @@ paint(PyObject *Py_UNUSED(module), PyObject *text)
     Py_RETURN_NONE;
 }
 
+/* _paint_frame(frame, text): paint a frame that is not running (a task's
+   coroutine before its first step) unless it is painted already; True
+   when it was painted. */
+static PyObject *
+paint_frame(PyObject *Py_UNUSED(module), PyObject *const *args,
+            Py_ssize_t nargs)
+{
+    struct pyscope_label_data data;
+
+    if (nargs != 2 || !PyFrame_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "_paint_frame(frame, text)");
+        return NULL;
+    }
+    PyFrameObject *frame = (PyFrameObject *)args[0];
+    if (pyscope_table_find(frame) >= 0) {
+        Py_RETURN_FALSE;
+    }
+    if (pyscope_text_set(&data, args[1]) < 0) {
+        return NULL;
+    }
+    pyscope_where_set(&data, frame);
+    if (pyscope_table_paint(frame, &data, 1, NULL) < 0) {
+        Py_RETURN_FALSE;
+    }
+    Py_RETURN_TRUE;
+}
+
+static PyObject *
+set_asyncio_hook(PyObject *Py_UNUSED(module), PyObject *hook)
+{
+    if (!PyCallable_Check(hook)) {
+        PyErr_SetString(PyExc_TypeError, "_set_asyncio_hook(callable)");
+        return NULL;
+    }
+    pyscope_label_set_asyncio_hook(hook);
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 clear(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
@@ -209,6 +247,9 @@ static PyMethodDef module_methods[] = {
     {"_install_crash_handler", install_crash_handler, METH_NOARGS, NULL},
     {"_uninstall_crash_handler", uninstall_crash_handler, METH_NOARGS, NULL},
     {"_after_fork_in_child", after_fork_in_child, METH_O, NULL},
+    {"_paint_frame", (PyCFunction)(void (*)(void))paint_frame, METH_FASTCALL,
+     NULL},
+    {"_set_asyncio_hook", set_asyncio_hook, METH_O, NULL},
     {NULL, NULL, 0, NULL}
 };
 

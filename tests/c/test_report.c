@@ -30,6 +30,8 @@
 #include "strbuf.h"
 #include "stream.h"
 #include "summary.h"
+#include "wall.h"
+#include "wall_report.h"
 
 static int checks_failed;
 
@@ -1572,6 +1574,384 @@ test_profile_labels_threads(void)
     stream_free(&st);
 }
 
+/* ---- wall-clock streams (wall.h, wall_report.h) ---- */
+
+/* Two threads of pid 4242, on-CPU samples every 10 ms (10000 us); off
+   the CPU: a futex wait in take_gil.lto_priv.0 (the GIL), preempted
+   (runnable), a futex elsewhere, read() with a sid that has no K, and
+   clock_nanosleep in two W records of one key.  The K records come
+   before the C, L and N records of their frames. */
+static const char WALL_STREAM[] =
+    "V\t1\tcpu-sample\n"
+    "T\t4242\tpython3.11\t4242\n"
+    "T\t4250\tworker\t4242\n"
+    "S\t4242\tok\tn10 pa1:4 l1 pa2:8 e20 n30 \n"
+    "S\t4242\tok\tn10 pa1:4 l1 pa2:8 e20 n30 \n"
+    "S\t4242\tok\tn10 pa1:4 l1 pa2:8 e20 n30 \n"
+    "S\t4242\tok\tpa2:8 e20 n30 \n"
+    "S\t4250\tok\tpa3:2 e20 n30 \n"
+    "K\t1\tn50 n40 pa1:4 l1 pa2:8 e20 n30 \n"
+    "K\t2\tpa1:4 l1 pa2:8 e20 n30 \n"
+    "K\t3\tn60 pa3:2 e20 n30 \n"
+    "K\t4\tn50 pa2:8 e20 n30 \n"
+    "N\t10\tPyNumber_Add\t/usr/bin/python3.11\n"
+    "N\t20\t_PyEval_EvalFrameDefault\t/usr/bin/python3.11\n"
+    "N\t30\tmain\t/usr/bin/python3.11\n"
+    "N\t40\ttake_gil.lto_priv.0\t/usr/bin/python3.11\n"
+    "N\t50\t__futex_abstimed_wait_common\tlibc.so.6\n"
+    "N\t60\tclock_nanosleep\tlibc.so.6\n"
+    "C\ta1\thandle\t/srv/app.py\t10\n"
+    "C\ta2\tserve\t/srv/app.py\t30\n"
+    "C\ta3\tsleeper\t/srv/app.py\t50\n"
+    "L\ta1\t4\t12\nL\ta2\t8\t40\nL\ta3\t2\t52\n"
+    "B\t1\treq-42\n"
+    "W\t4242\t1\tok\tfutex\t3100\n"
+    "W\t4242\t2\tok\trunnable\t5200\n"
+    "W\t4242\t4\tok\tfutex\t2000\n"
+    "W\t4242\t9\tok\tread\t700\n"
+    "W\t4250\t3\tok\tclock_nanosleep\t2000900\n"
+    "W\t4250\t3\tok\tclock_nanosleep\t100\n"
+    "X\tperiod_ns\t10000000\n"
+    "X\twall\t1\n";
+
+static void
+test_wall_folded(void)
+{
+    struct stream st;
+
+    load(&st, WALL_STREAM);
+    CHECK(wall_stream(&st) && wall_period_usec(&st) == 10000);
+    /* S records are the samples; the two clock_nanosleep W are one */
+    CHECK(st.total_samples == 5 && st.off_cpu_records == 6);
+    CHECK(st.samples.count == 3 + 5);
+    stream_free(&st);
+
+    char *out = folded(WALL_STREAM, MODE_MERGED, true, 1);
+    CHECK_STR(out,
+        "worker (tid 4250);main;sleeper (/srv/app.py:52);clock_nanosleep;"
+        "[off-cpu: clock_nanosleep] 2001000\n"
+        "python3.11 (tid 4242);main;serve (/srv/app.py:40);"
+        "handle (/srv/app.py:12);PyNumber_Add 30000\n"
+        "python3.11 (tid 4242);main;serve (/srv/app.py:40) 10000\n"
+        "worker (tid 4250);main;sleeper (/srv/app.py:52) 10000\n"
+        "python3.11 (tid 4242);main;serve (/srv/app.py:40);"
+        "handle (/srv/app.py:12);[runnable] 5200\n"
+        "python3.11 (tid 4242);main;serve (/srv/app.py:40);"
+        "handle (/srv/app.py:12);take_gil.lto_priv.0;"
+        "__futex_abstimed_wait_common;[off-cpu: gil] 3100\n"
+        "python3.11 (tid 4242);main;serve (/srv/app.py:40);"
+        "__futex_abstimed_wait_common;[off-cpu: futex] 2000\n"
+        "python3.11 (tid 4242);[stack-unknown];[off-cpu: read] 700\n");
+    free(out);
+
+    /* python mode: the GIL is still found (its n tokens are not shown);
+       the leaf comes after a status marker */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    fputs(WALL_STREAM, f);
+    fputs("K\t7\tn40 \nW\t4250\t7\tnopy\tfutex\t40\n", f);
+    fclose(f);
+    out = folded(text, MODE_PYTHON, false, 1);
+    CHECK_STR(out,
+        "sleeper (/srv/app.py:52);[off-cpu: clock_nanosleep] 2001000\n"
+        "serve (/srv/app.py:40);handle (/srv/app.py:12) 30000\n"
+        "serve (/srv/app.py:40) 10000\n"
+        "sleeper (/srv/app.py:52) 10000\n"
+        "serve (/srv/app.py:40);handle (/srv/app.py:12);[runnable] 5200\n"
+        "serve (/srv/app.py:40);handle (/srv/app.py:12);"
+        "[off-cpu: gil] 3100\n"
+        "serve (/srv/app.py:40);[off-cpu: futex] 2000\n"
+        "[stack-unknown];[off-cpu: read] 700\n"
+        "[no python state];[off-cpu: gil] 40\n");
+    free(out);
+    free(text);
+
+    /* the summary: milliseconds of the weights */
+    struct stacks sk;
+    struct summary sum;
+    load(&st, WALL_STREAM);
+    stacks_init(&sk, MODE_MERGED, true);
+    stacks_build(&sk, &st);
+    CHECK(sk.usec && sk.total == 2062000);
+    summary_compute(&sk, &sum);
+    text = NULL;
+    f = open_memstream(&text, &len);
+    summary_print(&sum, &sk, 3, f);
+    fclose(f);
+    CHECK_STR(text,
+        "  SELF%  TOTAL%       MS  HOT LINE  FUNCTION\n"
+        "   97.0    97.0   2001.0         -  clock_nanosleep\n"
+        "    1.5     1.5     30.0         -  PyNumber_Add\n"
+        "    0.5    97.5     10.0        52  sleeper (/srv/app.py)\n");
+    free(text);
+
+    /* the counts line */
+    text = NULL;
+    f = open_memstream(&text, &len);
+    wall_print_counts(&st, &sk, f);
+    fclose(f);
+    CHECK_STR(text, "pyscope: wall-clock: 5 on-CPU samples (50.0 ms), "
+                    "off-CPU 2012.0 ms in 5 stacks\n");
+    free(text);
+    summary_free(&sum);
+    stacks_free(&sk);
+    stream_free(&st);
+}
+
+static char *
+wall_report_text(const char *stream_text)
+{
+    struct stream st;
+    struct wall_report rep;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    load(&st, stream_text);
+    wall_report_compute(&st, &rep);
+    wall_report_print(&rep, f);
+    fclose(f);
+    wall_report_free(&rep);
+    stream_free(&st);
+    return text;
+}
+
+static void
+test_wall_report(void)
+{
+    char *out = wall_report_text(WALL_STREAM);
+    CHECK_STR(out,
+        "Wall-clock time by thread (ms):\n"
+        "  THREAD                     WALL     ON-CPU   RUNNABLE  OFF-CPU\n"
+        "  worker (tid 4250)        2011.0       10.0        0.0  "
+        "clock_nanosleep 2001.0\n"
+        "  python3.11 (tid 4242)      51.0       40.0        5.2  "
+        "gil 3.1, futex 2.0, read 0.7\n"
+        "\n"
+        "Wall-clock time by label (ms):\n"
+        "  LABEL           WALL     ON-CPU   RUNNABLE  OFF-CPU\n"
+        "  (no label)    2023.7       20.0        0.0  "
+        "clock_nanosleep 2001.0, futex 2.0, read 0.7\n"
+        "  req-42          38.3       30.0        5.2  gil 3.1\n");
+    free(out);
+
+    /* no labels: no label table; a thread without T, with no off-CPU
+       time; hostile names and reasons terminal-safe; ties by tid */
+    out = wall_report_text(
+        "S\t7\tok\tn1 \nS\t3\tok\tn1 \n"
+        "K\t1\tn1 \nW\t3\t1\tok\tx\x1b[2J\t1000\n"
+        "T\t3\tsh\xff\t3\n"
+        "X\tperiod_ns\t1000000\nX\twall\t1\n");
+    CHECK_STR(out,
+        "Wall-clock time by thread (ms):\n"
+        "  THREAD           WALL     ON-CPU   RUNNABLE  OFF-CPU\n"
+        "  sh\xef\xbf\xbd (tid 3)       2.0        1.0        0.0  "
+        "x\xef\xbf\xbd[2J 1.0\n"
+        "  ? (tid 7)         1.0        1.0        0.0  -\n");
+    free(out);
+}
+
+static void
+test_wall_records(void)
+{
+    struct stream st;
+    size_t len;
+
+    /* the GIL: take_gil or take_gil.*, in an n or e token, futex only */
+    const char *gil =
+        "N\t1\ttake_gil\t\nN\t2\ttake_gil.lto_priv.0\t\n"
+        "N\t3\ttake_gilx\t\nN\t4\t_take_gil\t\n"
+        "K\t1\tn1 \nK\t2\te2 \nK\t3\tn3 n4 \nK\t4\tn1 \n"
+        "W\t1\t1\tok\tfutex\t1\nW\t1\t2\tok\tfutex\t1\n"
+        "W\t1\t3\tok\tfutex\t1\nW\t1\t4\tok\tread\t1\n"
+        "W\t1\t4\tok\tfutexx\t1\n";
+    load(&st, gil);
+    const char *want[] = {"gil", "gil", "futex", "read", "futexx"};
+    CHECK(st.samples.count == 5);
+    for (size_t i = 0; i < st.samples.count && i < 5; i++) {
+        const char *r = wall_reason(&st, &st.sample_info[i], &len);
+        CHECK(len == strlen(want[i]) && memcmp(r, want[i], len) == 0);
+    }
+    stream_free(&st);
+
+    /* malformed W and K records are ignored; the first K of a sid wins;
+       a W before its K gets the stack-unknown marker */
+    load(&st,
+         "W\t1\t5\tok\tfutex\t10\n"
+         "K\t5\tn1 \nK\t5\tn2 \n"
+         "W\t1\t5\tok\tfutex\t20\n"
+         "W\t1\t5\tok\tfutex\t0\n"          /* no time */
+         "W\t1\t5\tok\t\t20\n"              /* no reason */
+         "W\t1\t5\tbad\tfutex\t20\n"
+         "W\tx\t5\tok\tfutex\t20\n"
+         "W\t1\t5\tok\tfutex\t20\textra\n"
+         "W\t1\t5\tok\tfutex\n"
+         "K\tx\tn3 \nK\t6\tn3 \textra\n"
+         "X\tperiod_ns\t1499\n");
+    CHECK(st.off_cpu_records == 2 && st.samples.count == 2);
+    CHECK(st.stacks.count == 1);
+    CHECK_STR(stream_stack_tokens(&st, 5), "n1 ");
+    CHECK(stream_stack_tokens(&st, 6) == NULL);
+    const char *key = intern_key(&st.samples, 0, &len);
+    CHECK(len == strlen("1\tok\tfutex\tm[stack-unknown] ")
+          && memcmp(key, "1\tok\tfutex\tm[stack-unknown] ", len) == 0);
+    CHECK(st.sample_info[0].count == 10 && st.sample_info[1].count == 20);
+    CHECK(strcmp(key + st.sample_info[0].tokens_off, STACK_UNKNOWN_TOKENS)
+          == 0);
+    /* any W makes a wall stream; the period rounds to the nearest us */
+    CHECK(wall_stream(&st) && wall_period_usec(&st) == 1);
+    stream_free(&st);
+
+    /* a K's p tokens are of the code objects defined when it is read */
+    load(&st,
+         "C\t1\thandle\ta.py\t1\n"
+         "K\t1\tp1:0 \n"
+         "C\t1\tother\tb.py\t1\n"
+         "S\t5\tok\tp1:0 \n"
+         "W\t5\t1\tok\tread\t3000\n"
+         "X\tperiod_ns\t1000000\n");
+    CHECK_STR(stream_stack_tokens(&st, 1), "p1:0 ");
+    stream_free(&st);
+    char *out = folded("C\t1\thandle\ta.py\t1\n"
+                       "K\t1\tp1:0 \n"
+                       "C\t1\tother\tb.py\t1\n"
+                       "S\t5\tok\tp1:0 \n"
+                       "W\t5\t1\tok\tread\t3000\n"
+                       "X\tperiod_ns\t1000000\n", MODE_MERGED, false, 1);
+    CHECK_STR(out, "handle (a.py);[off-cpu: read] 3000\n"
+                   "other (b.py) 1000\n");
+    free(out);
+
+    /* the reason is a name like any other: escaped by every output */
+    out = folded("K\t1\tn1 \nW\t1\t1\tok\ta;b\t5\nX\tperiod_ns\t1000\n",
+                 MODE_MERGED, false, 1);
+    CHECK_STR(out, "0x1;[off-cpu: a\\x3bb] 5\n");
+    free(out);
+
+    /* an X wall counter alone makes a wall stream; without a period it
+       cannot be weighed */
+    load(&st, "S\t1\tok\tn1 \nX\twall\t1\n");
+    CHECK(wall_stream(&st) && wall_period_usec(&st) == 0);
+    stream_free(&st);
+    load(&st, "S\t1\tok\tn1 \nX\twall\t0\nX\tperiod_ns\t1000\n");
+    CHECK(!wall_stream(&st));
+    stream_free(&st);
+
+    char ms[WALL_MS_SIZE];
+    CHECK_STR(wall_format_ms(0, ms), "0.0");
+    CHECK_STR(wall_format_ms(49, ms), "0.0");
+    CHECK_STR(wall_format_ms(50, ms), "0.1");
+    CHECK_STR(wall_format_ms(2000950, ms), "2001.0");
+    CHECK_STR(wall_format_ms(1234549, ms), "1234.5");
+}
+
+/* A stream with a period but no X wall and no W: counts, not
+   microseconds, as before. */
+static void
+test_wall_not_wall(void)
+{
+    const char *text =
+        "S\t1\tok\tn1 \nS\t1\tok\tn1 \nS\t1\tok\tn2 \n"
+        "N\t1\tf\t\nN\t2\tg\t\n"
+        "K\t1\tn1 \n"
+        "X\tperiod_ns\t10000000\n";
+    struct stream st;
+    struct stacks sk;
+    struct summary sum;
+
+    char *out = folded(text, MODE_MERGED, false, 1);
+    CHECK_STR(out, "f 2\ng 1\n");
+    free(out);
+
+    load(&st, text);
+    CHECK(!wall_stream(&st));
+    stacks_init(&sk, MODE_MERGED, false);
+    stacks_build(&sk, &st);
+    CHECK(!sk.usec && sk.total == 3);
+    summary_compute(&sk, &sum);
+    char *s = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&s, &len);
+    summary_print(&sum, &sk, 1, f);
+    fclose(f);
+    CHECK_STR(s, "  SELF%  TOTAL%  SAMPLES  HOT LINE  FUNCTION\n"
+                 "   66.7    66.7        2         -  f\n");
+    free(s);
+
+    struct profile p;
+    profile_from_stream(&p, &sk, &st);
+    CHECK(!p.wall && p.total == 3 && p.period_ns == 10000000);
+    profile_free(&p);
+    summary_free(&sum);
+    stacks_free(&sk);
+    stream_free(&st);
+}
+
+/* The weights reach pprof, speedscope and --labels join. */
+static void
+test_wall_profiles(void)
+{
+    struct stream st;
+    struct stacks sk;
+    struct profile p;
+
+    load(&st, WALL_STREAM);
+    stacks_init(&sk, MODE_MERGED, true);
+    stacks_build(&sk, &st);
+    profile_from_stream(&p, &sk, &st);
+    CHECK(p.wall && p.period_usec == 10000 && p.total == 2062000);
+
+    char *out = NULL;
+    size_t out_len = 0;
+    FILE *f = open_memstream(&out, &out_len);
+    CHECK(speedscope_write(&p, "w", f) == 0);
+    fclose(f);
+    CHECK(strstr(out, "\"name\":\"worker (tid 4250)\","
+                      "\"unit\":\"microseconds\"") != NULL);
+    CHECK(strstr(out, "\"endValue\":2011000}") != NULL);
+    CHECK(strstr(out, "\"endValue\":51000}") != NULL);
+    CHECK(strstr(out, "nanoseconds") == NULL);
+    free(out);
+
+    out = NULL;
+    f = open_memstream(&out, &out_len);
+    CHECK(pprof_write_cpu(&p, f) == 0);
+    fclose(f);
+    unsigned char plain[8192];
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    CHECK(inflateInit2(&zs, 15 + 16) == Z_OK);
+    zs.next_in = (unsigned char *)out;
+    zs.avail_in = (uInt)out_len;
+    zs.next_out = plain;
+    zs.avail_out = sizeof(plain);
+    CHECK(inflate(&zs, Z_FINISH) == Z_STREAM_END);
+    size_t plain_len = sizeof(plain) - zs.avail_out;
+    inflateEnd(&zs);
+    CHECK(memmem(plain, plain_len, "microseconds", 12) != NULL);
+    CHECK(memmem(plain, plain_len, "[off-cpu: gil]", 14) != NULL);
+    CHECK(memmem(plain, plain_len, "nanoseconds", 11) == NULL);
+    CHECK(memmem(plain, plain_len, "count", 5) == NULL);
+    free(out);
+    profile_free(&p);
+    stacks_free(&sk);
+    stream_free(&st);
+
+    out = label_report_text(WALL_STREAM, false);
+    CHECK_STR(out,
+              "       MS      %  PROCS  LABEL\n"
+              "   2023.7   98.1      1  (no label)\n"
+              "     38.3    1.9      1  req-42\n");
+    free(out);
+    out = label_report_text(WALL_STREAM, true);
+    CHECK_STR(out,
+              "label,pid,usec,percent\n"
+              "(no label),4242,2023700,98.1\n"
+              "req-42,4242,38300,1.9\n");
+    free(out);
+}
+
 struct test {
     const char *name;
     void (*fn)(void);
@@ -1613,6 +1993,11 @@ static const struct test TESTS[] = {
     {"json_escape", test_json_escape},
     {"folded_input", test_folded_input},
     {"profile_labels_threads", test_profile_labels_threads},
+    {"wall_folded", test_wall_folded},
+    {"wall_report", test_wall_report},
+    {"wall_records", test_wall_records},
+    {"wall_not_wall", test_wall_not_wall},
+    {"wall_profiles", test_wall_profiles},
 };
 
 int

@@ -10,6 +10,7 @@ the exported table the way an outside reader does, through ctypes and the
 layout of runtime/pyscope/pyscope_labels.h.
 """
 import asyncio
+import contextlib
 import ctypes
 import gc
 import io
@@ -98,6 +99,61 @@ class LabelTests(unittest.TestCase):
             with pyscope.label("boom"):
                 1 / 0
         self.assertEqual(pyscope.labels(), [])
+
+    def test_label_through_contextmanager_paints_the_with_frame(self):
+        @contextlib.contextmanager
+        def request(name):
+            with pyscope.label(name):
+                yield name
+
+        @contextlib.contextmanager
+        def outer(name):
+            with request(name) as got:
+                yield got
+
+        with request("wrapped") as got:
+            self.assertEqual(got, "wrapped")
+            self.assertEqual(pyscope.labels(), ["wrapped"])
+            self.assertEqual(pyscope.frame_label(sys._getframe()), "wrapped")
+        self.assertEqual(pyscope.labels(), [])
+        with outer("twice"):
+            self.assertEqual(pyscope.labels(), ["twice"])
+        self.assertEqual(pyscope.labels(), [])
+        with self.assertRaises(KeyError):
+            with request("raised"):
+                raise KeyError("x")
+        self.assertEqual(pyscope.labels(), [])
+
+    def test_label_through_exitstack_paints_the_with_frame(self):
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(pyscope.label("stacked"))
+            self.assertEqual(pyscope.labels(), ["stacked"])
+        self.assertEqual(pyscope.labels(), [])
+
+    def test_label_through_asynccontextmanager_paints_the_with_frame(self):
+        @contextlib.asynccontextmanager
+        async def request(name):
+            with pyscope.label(name):
+                yield
+
+        async def handler():
+            async with request("async-wrapped"):
+                inside = pyscope.labels()
+            return inside, pyscope.labels()
+
+        self.assertEqual(asyncio.run(handler()), (["async-wrapped"], []))
+
+    def test_label_in_a_plain_generator_stays_its_own(self):
+        # a generator that is not a context manager keeps its label on
+        # its own frame, as before
+        def gen():
+            with pyscope.label("gen"):
+                yield pyscope.labels()
+
+        it = gen()
+        self.assertEqual(next(it), ["gen"])
+        self.assertEqual(pyscope.labels(), [])
+        self.assertEqual(list(it), [])
 
     def test_paint_vanishes_when_frame_returns(self):
         def painted():
@@ -264,13 +320,65 @@ class GeneratorAsyncThreadTests(unittest.TestCase):
                 return await asyncio.gather(task("A"), task("B"))
 
         before = asyncio.run(main())
-        self.assertEqual(before, [[], []])  # main's frame is not running
+        # gather()'s tasks inherit "main" (main's frame is not running)
+        self.assertEqual(before, [["main"], ["main"]])
         names = [name for name, _ in seen]
         self.assertIn("A", names[:3])       # really interleaved
         self.assertIn("B", names[:3])
         for name, labels in seen[:-2]:
             self.assertEqual(labels, (name,))
-        self.assertEqual(seen[-2:], [("A", ()), ("B", ())])
+        self.assertEqual(seen[-2:], [("A", ("main",)), ("B", ("main",))])
+
+    def test_asyncio_tasks_inherit_the_label_they_are_created_under(self):
+        async def child():
+            await asyncio.sleep(0)
+            return pyscope.labels()
+
+        def inner_labels():
+            with pyscope.label("inner"):
+                return pyscope.labels()
+
+        async def nesting():
+            await asyncio.sleep(0)
+            return inner_labels()
+
+        async def main():
+            with pyscope.label("req-7"):
+                created = await asyncio.create_task(child())
+                gathered = await asyncio.gather(child(), nesting())
+                ensured = await asyncio.ensure_future(child())
+                grouped = None
+                if hasattr(asyncio, "TaskGroup"):
+                    async with asyncio.TaskGroup() as group:
+                        task = group.create_task(child())
+                    grouped = task.result()
+            outside = await asyncio.create_task(child())
+            return created, gathered, ensured, grouped, outside
+
+        created, gathered, ensured, grouped, outside = asyncio.run(main())
+        self.assertEqual(created, ["req-7"])
+        self.assertEqual(gathered, [["req-7"], ["req-7", "inner"]])
+        self.assertEqual(ensured, ["req-7"])
+        if grouped is not None:
+            self.assertEqual(grouped, ["req-7"])
+        self.assertEqual(outside, [])
+        # asyncio.run() itself, inside a label: the main task inherits it
+        # (this frame, under the running loop, shows it too)
+        with pyscope.label("run"):
+            self.assertEqual(asyncio.run(child()), ["run", "run"])
+
+    def test_asyncio_imported_after_pyscope_is_hooked_at_the_first_label(self):
+        code = ("import pyscope, asyncio\n"
+                "async def child():\n"
+                "    return pyscope.labels()\n"
+                "async def main():\n"
+                "    with pyscope.label('late'):\n"
+                "        return await asyncio.create_task(child())\n"
+                "print(asyncio.run(main()))\n")
+        out = subprocess.run([sys.executable, "-c", code], check=True,
+                             capture_output=True, text=True,
+                             env=dict(os.environ)).stdout
+        self.assertEqual(out, "['late']\n")
 
     def test_generator_label_visible_only_while_it_runs(self):
         def gen():

@@ -41,6 +41,7 @@ stacks_function_view(const struct stacks *in, struct stacks *out)
 
     stacks_init(out, in->mode, in->threads);
     stacks_set_labels(out, in->labels);
+    out->usec = in->usec;
     for (size_t f = 0; f < nframes; f++) {
         frame_map[f] = function_frame(in, (uint32_t)f, out);
     }

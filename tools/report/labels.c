@@ -7,6 +7,7 @@
 
 #include "escape.h"
 #include "util.h"
+#include "wall.h"
 
 bool
 label_mode_parse(const char *s, enum label_mode *mode)
@@ -152,10 +153,11 @@ label_report_compute(const struct stream *st, struct label_report *rep)
         if (added) {
             pair_counts[idx] = 0;
         }
-        pair_counts[idx] += rs->count;
-        rep->samples += rs->count;
+        pair_counts[idx] += wall_weight(st, rs);
+        rep->samples += wall_weight(st, rs);
     }
     sb_free(&tmp);
+    rep->usec = wall_stream(st);
 
     rep->nrows = rep->names.count;
     rep->rows = xcalloc(rep->nrows, sizeof(struct label_row));
@@ -213,15 +215,23 @@ label_report_print(const struct label_report *rep, FILE *out)
 {
     struct strbuf name = STRBUF_INIT;
 
-    fprintf(out, "%9s %6s  %5s  %s\n", "SAMPLES", "%", "PROCS", "LABEL");
+    fprintf(out, "%9s %6s  %5s  %s\n", rep->usec ? "MS" : "SAMPLES", "%",
+            "PROCS", "LABEL");
     for (size_t i = 0; i < rep->nrows; i++) {
         const struct label_row *row = &rep->rows[i];
         size_t len;
         const char *text = name_of(rep, row->label, &len);
+        char amount[WALL_MS_SIZE];
 
+        if (rep->usec) {
+            wall_format_ms(row->samples, amount);
+        }
+        else {
+            snprintf(amount, sizeof(amount), "%" PRIu64, row->samples);
+        }
         sb_clear(&name);
         sb_append_terminal(&name, text, len);
-        fprintf(out, "%9" PRIu64 " %6.1f  %5zu  %s\n", row->samples,
+        fprintf(out, "%9s %6.1f  %5zu  %s\n", amount,
                 percent(row->samples, rep->samples), row->procs,
                 sb_str(&name));
     }
@@ -233,7 +243,8 @@ label_report_write_csv(const struct label_report *rep, FILE *out)
 {
     struct strbuf line = STRBUF_INIT;
 
-    fputs("label,pid,samples,percent\n", out);
+    fputs(rep->usec ? "label,pid,usec,percent\n"
+                    : "label,pid,samples,percent\n", out);
     for (size_t i = 0; i < rep->npids; i++) {
         const struct label_pid_row *p = &rep->pids[i];
         size_t len;

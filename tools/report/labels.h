@@ -9,7 +9,9 @@
  * --labels split turns each label into a frame of its own (see
  * stacks.c); --labels join leaves the stacks alone and adds the report
  * below: every sample belongs to the label of its innermost labelled
- * frame, or to "(no label)".
+ * frame, or to "(no label)".  Samples count by their weight (wall.h): in
+ * a wall stream microseconds, which the table shows as milliseconds
+ * with one decimal under "MS" and the CSV as microseconds under "usec".
  */
 #ifndef PYSCOPE_LABELS_H
 #define PYSCOPE_LABELS_H
@@ -42,7 +44,7 @@ bool innermost_label(const char *pos, const char *end, uint64_t *id);
 
 struct label_row {
     uint32_t label;     /* index in label_report.names */
-    uint64_t samples;
+    uint64_t samples;   /* their weight: samples, or microseconds */
     size_t procs;       /* distinct pids */
 };
 
@@ -59,6 +61,7 @@ struct label_report {
     struct label_pid_row *pids;  /* in the order of rows, then pid */
     size_t npids;
     uint64_t samples;
+    bool usec;                   /* weights are microseconds (wall.h) */
 };
 
 void label_report_compute(const struct stream *st, struct label_report *rep);
@@ -66,8 +69,9 @@ void label_report_compute(const struct stream *st, struct label_report *rep);
 /* The table for stdout: a header and one row per label. */
 void label_report_print(const struct label_report *rep, FILE *out);
 
-/* CSV label,pid,samples,percent with one row per (label, pid); returns
-   0, or -1 on a write error. */
+/* CSV label,pid,samples,percent (label,pid,usec,percent in a wall
+   stream) with one row per (label, pid); returns 0, or -1 on a write
+   error. */
 int label_report_write_csv(const struct label_report *rep, FILE *out);
 
 void label_report_free(struct label_report *rep);

@@ -3,8 +3,10 @@
  * top-N summary (stdout) and a one-line sample count (stderr); with
  * --labels join also a per-label CPU table (stdout) and CSV; with --pprof
  * and --speedscope the profile for go tool pprof and speedscope
- * (docs/formats.md).  It also reads folded stacks (its own --folded,
- * flamegraph.pl's, py-spy's) to draw or convert them.
+ * (docs/formats.md).  A wall stream (cpu-sample --wall) weighs everything
+ * in microseconds and adds off-CPU time (wall.h), and its summary the
+ * wall-clock tables (wall_report.h).  It also reads folded stacks (its
+ * own --folded, flamegraph.pl's, py-spy's) to draw or convert them.
  *
  * Why this exists: flamegraph.pl is not packaged in Debian 12, and nothing
  * that is packaged turns a folded file into a flame graph offline.  Doing
@@ -34,6 +36,8 @@
 #include "stream.h"
 #include "summary.h"
 #include "util.h"
+#include "wall.h"
+#include "wall_report.h"
 
 #define PROG "pyscope-report"
 
@@ -74,6 +78,11 @@ usage(FILE *out)
 "sample, or folded input with a line that is not a stack, is an error (one\n"
 "line on stderr, exit 1) and writes no file.\n"
 "\n"
+"A wall stream (cpu-sample --wall: X wall, W records) weighs stacks in\n"
+"microseconds: on-CPU samples by X period_ns, off-CPU time under an\n"
+"[off-cpu: REASON] or [runnable] leaf; pprof's type is wall/microseconds,\n"
+"and the summary adds wall-clock time by thread (and by label).\n"
+"\n"
 "options:\n"
 "  --mode MODE      merged (default: Python frames in place of the\n"
 "                   interpreter loop), python, or native\n"
@@ -93,7 +102,8 @@ usage(FILE *out)
 "                   \\x3b a ';'.  --mode does not apply to them; --labels\n"
 "                   join needs a stream\n"
 "  --svg FILE       write an interactive SVG flame graph\n"
-"  --title TEXT     flame graph title (default \"pyscope CPU profile\")\n"
+"  --title TEXT     flame graph title (default \"pyscope CPU profile\", or\n"
+"                   \"pyscope wall-clock profile\" for a wall stream)\n"
 "  --minwidth W     flame graph: frames narrower than W merge with their\n"
 "                   narrow siblings into one \"\xe2\x80\xa6\" frame (its\n"
 "                   tooltip counts them, the subtitle all merged).\n"
@@ -186,7 +196,7 @@ parse_options(int argc, char **argv, struct options *opt)
 
     memset(opt, 0, sizeof(*opt));
     opt->mode = MODE_MERGED;
-    opt->title = "pyscope CPU profile";
+    opt->title = NULL;          /* set once the input is read */
     opt->top = 15;
     opt->min_count = 1;
     opt->threads = true;
@@ -517,7 +527,7 @@ is_listed_counter(const char *key)
            || strcmp(key, "end_reason") == 0 || strcmp(key, "run_ms") == 0
            || strcmp(key, "attach_ms") == 0 || strcmp(key, "unlocated") == 0
            || strcmp(key, "first_sample_ms") == 0
-           || strcmp(key, "period_ns") == 0;
+           || strcmp(key, "period_ns") == 0 || strcmp(key, "wall") == 0;
 }
 
 /* Samples lost on the way: probes SystemTap skipped and messages its
@@ -531,7 +541,7 @@ stream_lost(const struct stream *st)
 }
 
 static void
-print_counts(const struct stream *st)
+print_counts(const struct stream *st, const struct stacks *sk)
 {
     fprintf(stderr,
             "pyscope: %" PRIu64 " samples (ok %" PRIu64
@@ -540,8 +550,12 @@ print_counts(const struct stream *st)
             st->total_samples, st->status_counts[STATUS_OK],
             st->status_counts[STATUS_NOPY], st->status_counts[STATUS_FAULT],
             stream_lost(st), stream_counter(st, "truncated"));
+    if (wall_stream(st)) {
+        wall_print_counts(st, sk, stderr);
+    }
     /* py_sample_print_counters() (the end probe) always prints it */
-    if (st->total_samples > 0 && !stream_has_counter(st, "truncated")) {
+    if ((st->total_samples > 0 || st->off_cpu_records > 0)
+        && !stream_has_counter(st, "truncated")) {
         fprintf(stderr, "pyscope: WARNING: the sampler's closing counters "
                 "never arrived (its output was cut short): the last "
                 "samples may be missing\n");
@@ -601,6 +615,19 @@ main(int argc, char **argv)
         fprintf(stderr, PROG ": --labels join needs a record stream, and "
                 "'%s' is folded stacks\n", input_name(&opt));
         return 2;
+    }
+    bool wall = !folded && wall_stream(&st);
+    if (wall && wall_period_usec(&st) == 0) {
+        fprintf(stderr, PROG ": '%s' is a wall-clock stream without its "
+                "sampling period (X period_ns); nothing written\n",
+                input_name(&opt));
+        stacks_free(&sk);
+        stream_free(&st);
+        return 1;
+    }
+    if (opt.title == NULL) {
+        opt.title = wall ? "pyscope wall-clock profile"
+                         : "pyscope CPU profile";
     }
     if (!folded) {
         stacks_build(&sk, &st);
@@ -665,6 +692,13 @@ main(int argc, char **argv)
         summary_compute(&sk, &sum);
         summary_print(&sum, &sk, (size_t)opt.top, stdout);
         summary_free(&sum);
+        if (wall) {
+            struct wall_report rep;
+            wall_report_compute(&st, &rep);
+            putchar('\n');
+            wall_report_print(&rep, stdout);
+            wall_report_free(&rep);
+        }
     }
     if (opt.labels == LABELS_JOIN) {
         struct label_report rep;
@@ -689,7 +723,7 @@ main(int argc, char **argv)
                 "input)\n", sk.total, stacks_count(&sk));
     }
     else {
-        print_counts(&st);
+        print_counts(&st, &sk);
     }
 
     if (opt.no_lines) {

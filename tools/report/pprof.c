@@ -10,11 +10,14 @@
  *   two characters \t), as in every other output of these tools.
  * - sample_type: samples/count, then cpu/nanoseconds when the period is
  *   known (the stream's X period_ns; each sample's value is count times
- *   the period); pyscope-leak: inuse_objects/count, inuse_space/bytes
- *   (the surviving blocks and bytes of the last snapshot; the stream
- *   knows no allocation totals, so there are no alloc_* types).
+ *   the period); a wall stream (wall.h): wall/microseconds alone, each
+ *   sample's value its weight (on-CPU and off-CPU time alike);
+ *   pyscope-leak: inuse_objects/count, inuse_space/bytes (the surviving
+ *   blocks and bytes of the last snapshot; the stream knows no
+ *   allocation totals, so there are no alloc_* types).
  *   default_sample_type is the last one; period_type and period say the
- *   sampling period when known.
+ *   sampling period when known (wall: wall/microseconds, the period in
+ *   microseconds).
  * - One Function per distinct (name, file): a Python frame's qualname
  *   and file name; a native frame's symbol (no file; also its
  *   system_name, so pprof demangles it); a marker or "[label TEXT]"
@@ -331,23 +334,37 @@ builder_write(struct builder *b, uint64_t default_type, FILE *out)
 
 /* ---- CPU profiles ---- */
 
+/* The sample and period types of a CPU profile (see the head); returns
+   how many values a sample has. */
+static size_t
+put_cpu_types(struct builder *b, const struct profile *p)
+{
+    if (p->wall) {
+        put_value_type(b, PROFILE_SAMPLE_TYPE, "wall", "microseconds");
+        put_value_type(b, PROFILE_PERIOD_TYPE, "wall", "microseconds");
+        put_uint(&b->out, PROFILE_PERIOD, p->period_usec);
+        return 1;
+    }
+    put_value_type(b, PROFILE_SAMPLE_TYPE, "samples", "count");
+    if (p->period_ns > 0) {
+        put_value_type(b, PROFILE_SAMPLE_TYPE, "cpu", "nanoseconds");
+        put_value_type(b, PROFILE_PERIOD_TYPE, "cpu", "nanoseconds");
+        put_uint(&b->out, PROFILE_PERIOD, p->period_ns);
+        return 2;
+    }
+    put_value_type(b, PROFILE_PERIOD_TYPE, "samples", "count");
+    put_uint(&b->out, PROFILE_PERIOD, 1);
+    return 1;
+}
+
 int
 pprof_write_cpu(const struct profile *p, FILE *out)
 {
     struct builder b;
     uint64_t values[2];
-    size_t nvalues = p->period_ns > 0 ? 2 : 1;
 
     builder_init(&b, p->sk);
-    put_value_type(&b, PROFILE_SAMPLE_TYPE, "samples", "count");
-    if (p->period_ns > 0) {
-        put_value_type(&b, PROFILE_SAMPLE_TYPE, "cpu", "nanoseconds");
-        put_value_type(&b, PROFILE_PERIOD_TYPE, "cpu", "nanoseconds");
-    }
-    else {
-        put_value_type(&b, PROFILE_PERIOD_TYPE, "samples", "count");
-    }
-    put_uint(&b.out, PROFILE_PERIOD, p->period_ns > 0 ? p->period_ns : 1);
+    size_t nvalues = put_cpu_types(&b, p);
 
     for (size_t i = 0; i < p->keys.count; i++) {
         const struct profile_sample *s = &p->samples[i];
@@ -374,8 +391,9 @@ pprof_write_cpu(const struct profile *p, FILE *out)
         }
         sample_end(&b);
     }
-    /* the default: cpu/nanoseconds when there, else samples/count */
-    const char *type = p->period_ns > 0 ? "cpu" : "samples";
+    /* the default: the last type */
+    const char *type = p->wall ? "wall"
+                       : p->period_ns > 0 ? "cpu" : "samples";
     int rc = builder_write(&b, string_id(&b, type, strlen(type)), out);
     builder_free(&b);
     return rc;

@@ -8,7 +8,8 @@
 #include "profile.h"
 
 /* A CPU profile: sample types samples/count and, when the period is
-   known, cpu/nanoseconds.  Returns 0, or -1 on a write error. */
+   known, cpu/nanoseconds; of a wall stream wall/microseconds alone.
+   Returns 0, or -1 on a write error. */
 int pprof_write_cpu(const struct profile *p, FILE *out);
 
 /* Leak-watch's last snapshot: sample types inuse_objects/count and

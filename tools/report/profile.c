@@ -7,6 +7,7 @@
 #include "labels.h"
 #include "strbuf.h"
 #include "util.h"
+#include "wall.h"
 
 static void
 profile_init(struct profile *p, const struct stacks *sk)
@@ -72,6 +73,10 @@ profile_from_stream(struct profile *p, const struct stacks *sk,
     if (stream_counter(st, "period_ns") > 0) {
         p->period_ns = (uint64_t)stream_counter(st, "period_ns");
     }
+    if (wall_stream(st)) {
+        p->wall = true;
+        p->period_usec = wall_period_usec(st);
+    }
     for (size_t i = 0; i < st->samples.count; i++) {
         const struct raw_sample *rs = &st->sample_info[i];
         size_t key_len;
@@ -93,7 +98,8 @@ profile_from_stream(struct profile *p, const struct stacks *sk,
         uint32_t thread = add_thread(p, thread_key, sizeof(thread_key), comm,
                                      comm ? strlen(comm) : 0, true, rs->tid,
                                      has_pid, pid);
-        add_sample(p, sk->sample_stacks[i], label, thread, rs->count);
+        add_sample(p, sk->sample_stacks[i], label, thread,
+                   wall_weight(st, rs));
     }
     sb_free(&text);
 }

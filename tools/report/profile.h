@@ -9,6 +9,8 @@
  * folded input: its innermost "[label TEXT]" frame), or none.  The
  * thread is the sample's tid with its T record's comm and pid (stream
  * input) or the "COMM (tid N)" root frame (folded input), or none.
+ * In a wall stream (wall.h) a sample's count is its weight in
+ * microseconds, on-CPU and off-CPU time alike.
  *
  * Memory grows with the distinct stacks, labels and threads, never with
  * the number of samples.
@@ -50,12 +52,15 @@ struct profile {
     struct intern threads;          /* key: 't' + tid, or 'f' + frame id */
     struct profile_thread *thread_info;
     size_t thread_cap;
-    uint64_t total;                 /* samples */
+    uint64_t total;                 /* samples (wall: microseconds) */
     uint64_t period_ns;             /* between samples; 0: unknown */
+    bool wall;                      /* a wall stream: counts are us */
+    uint64_t period_usec;           /* wall: an on-CPU sample's weight */
 };
 
 /* From a record stream, after stacks_build(sk, st).  The period comes
-   from the stream's X period_ns counter, when it has one. */
+   from the stream's X period_ns counter, when it has one; wall and
+   period_usec from wall.h. */
 void profile_from_stream(struct profile *p, const struct stacks *sk,
                          const struct stream *st);
 

@@ -23,7 +23,8 @@
  *   order (the stream does not keep it).
  * - Weights: the sample counts, unit "none"; when the sampling period is
  *   known (the stream's X period_ns), count times the period, unit
- *   "nanoseconds".
+ *   "nanoseconds"; in a wall stream (wall.h) the samples' weights as they
+ *   are, on-CPU and off-CPU time alike, unit "microseconds".
  * - Every string goes through sb_append_json: names and labels are
  *   hostile data (a <script>, a quote or a control character stays that
  *   text), invalid UTF-8 becomes U+FFFD.  Names keep the producer's
@@ -113,7 +114,9 @@ static int
 write_profile(const struct profile *p, uint32_t thread, const char *title,
               const uint32_t *index, struct strbuf *sb, FILE *out)
 {
-    uint64_t scale = p->period_ns > 0 ? p->period_ns : 1;
+    uint64_t scale = p->period_ns > 0 && !p->wall ? p->period_ns : 1;
+    const char *unit = p->wall ? "microseconds"
+                       : p->period_ns > 0 ? "nanoseconds" : "none";
     uint64_t total = 0;
     bool first = true;
     int rc = 0;
@@ -133,7 +136,7 @@ write_profile(const struct profile *p, uint32_t thread, const char *title,
         sb_free(&name);
     }
     sb_printf(sb, ",\"unit\":\"%s\",\"startValue\":0,\"samples\":[",
-              p->period_ns > 0 ? "nanoseconds" : "none");
+              unit);
     for (size_t i = 0; i < p->keys.count; i++) {
         const struct profile_sample *s = &p->samples[i];
         if (s->thread != thread) {

@@ -8,6 +8,7 @@
 #include "escape.h"
 #include "strbuf.h"
 #include "util.h"
+#include "wall.h"
 
 bool
 mode_parse(const char *s, enum mode *mode)
@@ -341,7 +342,9 @@ stacks_build(struct stacks *sk, const struct stream *st)
 {
     struct id_list leaf_first = {NULL, 0, 0};
     struct id_list stack = {NULL, 0, 0};
+    struct strbuf leaf = STRBUF_INIT;
 
+    sk->usec = wall_stream(st);
     sk->sample_stacks = xgrow(sk->sample_stacks, &sk->sample_stacks_cap,
                               st->samples.count, sizeof(uint32_t));
     for (size_t i = 0; i < st->samples.count; i++) {
@@ -372,12 +375,18 @@ stacks_build(struct stacks *sk, const struct stream *st)
             id_push(&stack, marker_frame(sk, MARKER_NO_FRAMES,
                                          strlen(MARKER_NO_FRAMES)));
         }
-        add_stack(sk, stack.ids, stack.len, rs->count);
+        if (rs->off_cpu) {
+            sb_clear(&leaf);
+            wall_leaf(st, rs, &leaf);
+            id_push(&stack, marker_frame(sk, leaf.data, leaf.len));
+        }
+        add_stack(sk, stack.ids, stack.len, wall_weight(st, rs));
         sk->sample_stacks[i] = intern_find(&sk->stacks, stack.ids,
                                            stack.len * sizeof(uint32_t));
     }
     free(leaf_first.ids);
     free(stack.ids);
+    sb_free(&leaf);
 }
 
 size_t

@@ -4,7 +4,9 @@
  * (a Python frame name without its line number, or a native symbol) a
  * function id, and every distinct list of frame ids a stack index with a
  * sample count.  With --labels split, a labelled Python frame gets a
- * "[label TEXT]" parent frame (merged and python modes).
+ * "[label TEXT]" parent frame (merged and python modes).  The stacks of
+ * a wall stream count microseconds, with a leaf frame on off-CPU time
+ * (wall.h).
  */
 #ifndef PYSCOPE_STACKS_H
 #define PYSCOPE_STACKS_H
@@ -73,6 +75,7 @@ struct stacks {
     size_t counts_cap;
 
     uint64_t total;            /* samples over all stacks */
+    bool usec;                 /* counts are microseconds (a wall stream) */
 
     /* stacks_build: the stack index of each raw sample of the stream
        (by its index in stream.samples). */
@@ -95,7 +98,9 @@ void stacks_free(struct stacks *sk);
 /* Only LABELS_SPLIT changes the stacks; call before stacks_build. */
 void stacks_set_labels(struct stacks *sk, enum label_mode labels);
 
-/* Resolve every sample of the stream (call once, after reading). */
+/* Resolve every sample of the stream (call once, after reading), each
+   counted by its weight (wall_weight); an off-CPU sample gets its leaf
+   frame (wall_leaf), innermost, after any status marker. */
 void stacks_build(struct stacks *sk, const struct stream *st);
 
 /* Resolve one raw token string (leaf first, as the stream writes it)

@@ -31,6 +31,9 @@ stream_free(struct stream *st)
     for (size_t i = 0; i < st->labels.count; i++) {
         free(st->label_texts[i]);
     }
+    for (size_t i = 0; i < st->stacks.count; i++) {
+        free(st->stack_tokens[i]);
+    }
     free(st->sample_info);
     free(st->native_symbols);
     free(st->code_infos);
@@ -43,6 +46,7 @@ stream_free(struct stream *st)
     free(st->thread_pids);
     free(st->label_texts);
     free(st->counter_values);
+    free(st->stack_tokens);
     intern_free(&st->samples);
     intern_free(&st->natives);
     intern_free(&st->codes);
@@ -52,6 +56,7 @@ stream_free(struct stream *st)
     intern_free(&st->threads);
     intern_free(&st->labels);
     intern_free(&st->counters);
+    intern_free(&st->stacks);
     memset(st, 0, sizeof(*st));
 }
 
@@ -254,25 +259,46 @@ set_string(char **slot, const struct field *f)
     *slot = xmemdup(f->s, f->len);
 }
 
+static bool
+parse_status(const struct field *f, enum sample_status *status)
+{
+    if (field_is(f, "ok")) {
+        *status = STATUS_OK;
+    }
+    else if (field_is(f, "nopy")) {
+        *status = STATUS_NOPY;
+    }
+    else if (field_is(f, "fault")) {
+        *status = STATUS_FAULT;
+    }
+    else {
+        return false;
+    }
+    return true;
+}
+
+/* The raw sample of a key, added (count 0) when new; *added tells. */
+static struct raw_sample *
+raw_sample_of(struct stream *st, const char *key, size_t key_len,
+              bool *added)
+{
+    uint32_t idx = intern_add(&st->samples, key, key_len, added);
+    if (*added) {
+        st->sample_info = xgrow(st->sample_info, &st->sample_cap,
+                                st->samples.count, sizeof(struct raw_sample));
+        memset(&st->sample_info[idx], 0, sizeof(struct raw_sample));
+    }
+    return &st->sample_info[idx];
+}
+
 static void
 parse_sample(struct stream *st, const struct field *f, size_t n)
 {
     uint64_t tid;
     enum sample_status status;
 
-    if (n < 3 || n > 4 || !parse_u64(f[1].s, f[1].len, &tid)) {
-        return;
-    }
-    if (field_is(&f[2], "ok")) {
-        status = STATUS_OK;
-    }
-    else if (field_is(&f[2], "nopy")) {
-        status = STATUS_NOPY;
-    }
-    else if (field_is(&f[2], "fault")) {
-        status = STATUS_FAULT;
-    }
-    else {
+    if (n < 3 || n > 4 || !parse_u64(f[1].s, f[1].len, &tid)
+        || !parse_status(&f[2], &status)) {
         return;
     }
 
@@ -296,19 +322,92 @@ parse_sample(struct stream *st, const struct field *f, size_t n)
         }
     }
     bool added;
-    uint32_t idx = intern_add(&st->samples, key, key_len, &added);
+    struct raw_sample *rs = raw_sample_of(st, key, key_len, &added);
     if (added) {
-        st->sample_info = xgrow(st->sample_info, &st->sample_cap,
-                                st->samples.count, sizeof(struct raw_sample));
-        struct raw_sample *rs = &st->sample_info[idx];
         rs->tid = tid;
-        rs->count = 0;
         rs->status = status;
         rs->tokens_off = n == 4 ? (size_t)(f[3].s - f[1].s) : key_len;
     }
-    st->sample_info[idx].count++;
+    rs->count++;
     st->status_counts[status]++;
     st->total_samples++;
+}
+
+/* K<sid><tokens>: a stack's tokens, qualified now (their code objects
+   are the ones the stream has defined so far).  The first K of a sid
+   wins. */
+static void
+parse_stack(struct stream *st, const struct field *f, size_t n)
+{
+    uint64_t sid;
+
+    if (n != 3 || !parse_u64(f[1].s, f[1].len, &sid)) {
+        return;
+    }
+    bool added;
+    uint32_t idx = intern_add(&st->stacks, &sid, sizeof(sid), &added);
+    if (!added) {
+        return;
+    }
+    st->stack_tokens = xgrow(st->stack_tokens, &st->stack_cap,
+                             st->stacks.count, sizeof(char *));
+    size_t qlen;
+    const char *q = stream_qualify(st, f[2].s, f[2].len, &qlen);
+    st->stack_tokens[idx] = xmemdup(q, qlen);
+}
+
+static uint64_t
+saturating_add_u64(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* W<tid><sid><status><reason><usec>: usec microseconds off the CPU,
+   added to the raw sample of (tid, status, reason, the sid's tokens). */
+static void
+parse_wait(struct stream *st, const struct field *f, size_t n)
+{
+    uint64_t tid, sid, usec;
+    enum sample_status status;
+
+    if (n != 6 || !parse_u64(f[1].s, f[1].len, &tid)
+        || !parse_u64(f[2].s, f[2].len, &sid)
+        || !parse_status(&f[3], &status) || f[4].len == 0
+        || !parse_u64(f[5].s, f[5].len, &usec) || usec == 0) {
+        return;
+    }
+    const char *tokens = stream_stack_tokens(st, sid);
+    if (tokens == NULL) {
+        tokens = STACK_UNKNOWN_TOKENS;
+    }
+    size_t tokens_len = strlen(tokens);
+
+    /* the key: "tid\tstatus\treason\ttokens" */
+    size_t reason_off = f[1].len + 1 + f[3].len + 1;
+    size_t tokens_off = reason_off + f[4].len + 1;
+    size_t key_len = tokens_off + tokens_len;
+    st->qualified = xgrow(st->qualified, &st->qualified_cap, key_len, 1);
+    char *key = st->qualified;
+    memcpy(key, f[1].s, f[1].len);
+    key[f[1].len] = '\t';
+    memcpy(key + f[1].len + 1, f[3].s, f[3].len);
+    key[reason_off - 1] = '\t';
+    memcpy(key + reason_off, f[4].s, f[4].len);
+    key[tokens_off - 1] = '\t';
+    memcpy(key + tokens_off, tokens, tokens_len);
+
+    bool added;
+    struct raw_sample *rs = raw_sample_of(st, key, key_len, &added);
+    if (added) {
+        rs->tid = tid;
+        rs->status = status;
+        rs->tokens_off = tokens_off;
+        rs->off_cpu = true;
+        rs->reason_off = reason_off;
+        rs->reason_len = f[4].len;
+    }
+    rs->count = saturating_add_u64(rs->count, usec);
+    st->off_cpu_records++;
 }
 
 static void
@@ -605,6 +704,12 @@ stream_parse_line(struct stream *st, const char *line, size_t len)
     case 'V':
         parse_version(st, f, n);
         break;
+    case 'K':
+        parse_stack(st, f, n);
+        break;
+    case 'W':
+        parse_wait(st, f, n);
+        break;
     default:
         break;
     }
@@ -681,6 +786,13 @@ stream_label_text(const struct stream *st, uint64_t id)
 {
     uint32_t idx = intern_find(&st->labels, &id, sizeof(id));
     return idx == INTERN_NONE ? NULL : st->label_texts[idx];
+}
+
+const char *
+stream_stack_tokens(const struct stream *st, uint64_t sid)
+{
+    uint32_t idx = intern_find(&st->stacks, &sid, sizeof(sid));
+    return idx == INTERN_NONE ? NULL : st->stack_tokens[idx];
 }
 
 int64_t

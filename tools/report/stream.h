@@ -5,6 +5,15 @@
  * Names are not resolved here, because dictionary lines may come after
  * the samples that use them.
  *
+ * Off-CPU time (a wall stream, wall.h) is kept the same way: a K record
+ * (K sid tokens) names a stack once, its tokens qualified (below) when the
+ * K is read; the first K of a sid wins.  A W record (W tid sid status
+ * reason usec) is a raw sample of its own, keyed "tid\tstatus\treason\t
+ * tokens" (three TABs: never the key of an S sample, which has at most
+ * two), with the tokens its sid's K gave, or the one marker token
+ * "m[stack-unknown] " when no K of that sid was read yet; its count is
+ * the sum of the microseconds of the W records with that key.
+ *
  * Code objects are the exception to "the last record wins": a code
  * object's address is reused once it is freed (a module's top-level code
  * after the import, an exec()'d string; compile() in a loop alternates
@@ -39,10 +48,16 @@ enum sample_status {
 /* One distinct sample line; its index is its index in stream.samples. */
 struct raw_sample {
     uint64_t tid;
-    uint64_t count;
+    uint64_t count;      /* S: samples; W: microseconds off the CPU */
     enum sample_status status;
     size_t tokens_off;   /* where the tokens start in the interned key */
+    bool off_cpu;        /* a W record's */
+    size_t reason_off;   /* W: where its reason is in the key */
+    size_t reason_len;
 };
+
+/* The tokens of a W record whose sid had no K record yet. */
+#define STACK_UNKNOWN_TOKENS "m[stack-unknown] "
 
 #define THREAD_NO_PID UINT64_MAX
 
@@ -95,8 +110,13 @@ struct stream {
     int64_t *counter_values;
     size_t counter_cap;
 
-    uint64_t status_counts[STATUS_COUNT];
-    uint64_t total_samples;
+    struct intern stacks;          /* key: uint64_t sid (K records) */
+    char **stack_tokens;           /* its tokens, qualified */
+    size_t stack_cap;
+
+    uint64_t status_counts[STATUS_COUNT];   /* S records */
+    uint64_t total_samples;                 /* S records */
+    uint64_t off_cpu_records;               /* W records */
 
     /* The V record (docs/records.md): the record format's version, 0
        until one is read (a stream without V is read as version 1). */
@@ -151,6 +171,8 @@ bool stream_thread_pid(const struct stream *st, uint64_t tid,
                        uint64_t *pid);
 /* The text of a B record (still escaped as the producer wrote it). */
 const char *stream_label_text(const struct stream *st, uint64_t id);
+/* The tokens of a K record (qualified when it was read). */
+const char *stream_stack_tokens(const struct stream *st, uint64_t sid);
 int64_t stream_counter(const struct stream *st, const char *key);
 /* Whether an X record named KEY was read.  The tools' end probes print
    their counters last, so a missing one means the output was cut short. */

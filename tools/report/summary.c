@@ -8,6 +8,7 @@
 #include "escape.h"
 #include "strbuf.h"
 #include "util.h"
+#include "wall.h"
 
 static bool
 is_function(const struct frame *f)
@@ -134,7 +135,8 @@ summary_print(const struct summary *sum, const struct stacks *sk,
               size_t top, FILE *out)
 {
     fprintf(out, "%7s %7s %8s  %8s  %s\n",
-            "SELF%", "TOTAL%", "SAMPLES", "HOT LINE", "FUNCTION");
+            "SELF%", "TOTAL%", sk->usec ? "MS" : "SAMPLES", "HOT LINE",
+            "FUNCTION");
     struct strbuf name = STRBUF_INIT;
 
     for (size_t i = 0; i < sum->nrows && i < top; i++) {
@@ -149,9 +151,16 @@ summary_print(const struct summary *sum, const struct stacks *sk,
         else {
             strcpy(line, "-");
         }
-        fprintf(out, "%7.1f %7.1f %8" PRIu64 "  %8s  ",
+        char self[WALL_MS_SIZE];
+        if (sk->usec) {
+            wall_format_ms(row->self, self);
+        }
+        else {
+            snprintf(self, sizeof(self), "%" PRIu64, row->self);
+        }
+        fprintf(out, "%7.1f %7.1f %8s  %8s  ",
                 percent(row->self, sum->samples),
-                percent(row->total, sum->samples), row->self, line);
+                percent(row->total, sum->samples), self, line);
         sb_clear(&name);
         sb_append_terminal(&name, raw, len);
         fprintf(out, "%s\n", sb_str(&name));

@@ -26,7 +26,9 @@ struct summary {
    sample's self time goes to its innermost function frame. */
 void summary_compute(const struct stacks *sk, struct summary *sum);
 
-/* Header and at most top rows. */
+/* Header and at most top rows.  Stacks of microseconds (sk->usec, a
+   wall stream) show milliseconds with one decimal under "MS" where
+   others show samples under "SAMPLES". */
 void summary_print(const struct summary *sum, const struct stacks *sk,
                    size_t top, FILE *out);
 

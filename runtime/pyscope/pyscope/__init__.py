@@ -18,10 +18,12 @@ API
     Paints the frame running the ``with`` statement for the duration of the
     block; on exit that frame's previous label (a nested ``with`` in the same
     function, or a paint()) comes back, or the paint is removed.  Exact
-    however the block exits.  Enter it directly in a ``with`` statement: it
-    paints the frame that calls ``__enter__`` (so not through
-    contextlib.ExitStack).  ``__enter__`` returns None; a label object can
-    be reused, but not entered again before it is left.
+    however the block exits.  Entered through a wrapper (a
+    ``@contextmanager`` or ``@asynccontextmanager`` generator that enters
+    it, ``contextlib.ExitStack.enter_context``) it paints the frame of the
+    ``with`` statement that uses the wrapper.  ``__enter__`` returns None;
+    a label object can be reused, but not entered again before it is
+    left.
 
 ``paint(text)``
     Paints the caller's frame until that frame returns or raises (or until
@@ -91,6 +93,17 @@ A label belongs to one frame, not to a thread or a task.  So:
 * asyncio: a label painted inside a coroutine belongs to that coroutine's
   frame, which is on the thread's running chain only while the task runs,
   so interleaved tasks never see each other's labels;
+* asyncio tasks inherit, as a context variable is copied: a task created
+  while a label applies (``asyncio.create_task``, ``gather``,
+  ``ensure_future``, ``TaskGroup.create_task``, ``asyncio.run``: anything
+  that goes through an event loop's ``create_task``) has its coroutine's
+  frame painted with the innermost label of its creator, so the task runs
+  under it; the task's own labels apply inside it as anywhere else (a
+  ``with label()`` in the coroutine itself replaces the inherited one for
+  the block, in the functions it calls nests inside it).  This hooks
+  ``asyncio.BaseEventLoop.create_task`` (the stdlib's loops) once asyncio
+  is imported and a label is entered; loops that do not derive from it
+  (uvloop) do not inherit;
 * a suspended generator (or coroutine) keeps its label: it is visible
   again whenever, and only while, the generator runs.
 
@@ -367,6 +380,39 @@ def uninstall():
     if sys.excepthook is hook:
         sys.excepthook = previous
     _installed = None
+
+
+# asyncio tasks inherit the label they are created under (see
+# "Semantics"): the C side calls this once, the first time a label is
+# entered while asyncio.base_events is imported (or now, if it is).
+def _hook_asyncio(base_events):
+    loop_class = base_events.BaseEventLoop
+    original = loop_class.create_task
+    if getattr(original, "_pyscope_inherits", False):
+        return
+
+    def create_task(self, coro, *args, **kwargs):
+        # painted before the task exists: an eager task (3.12's
+        # eager_task_factory) runs its first step inside create_task
+        frame = getattr(coro, "cr_frame", None)
+        if frame is not None:
+            current = _pyscope.labels()
+            if current:
+                _pyscope._paint_frame(frame, current[-1])
+        return original(self, coro, *args, **kwargs)
+
+    create_task.__name__ = original.__name__
+    create_task.__qualname__ = original.__qualname__
+    create_task.__doc__ = original.__doc__
+    create_task.__wrapped__ = original
+    create_task._pyscope_inherits = True
+    loop_class.create_task = create_task
+
+
+if "asyncio.base_events" in sys.modules:
+    _hook_asyncio(sys.modules["asyncio.base_events"])
+else:
+    _pyscope._set_asyncio_hook(_hook_asyncio)
 
 
 # After fork() only the forking thread exists: the other threads' paints
