@@ -159,12 +159,13 @@ bench-cpu: all
 
 # What --wall costs on a switch-heavy workload (two threads handing a token
 # through queues, examples/cpu_churn.py --workload pingpong) and on the
-# threads workload: cpu-sample with and without --wall against the
-# untraced run, same guest, icount clock; bench/results/wall.md.
+# threads workload: cpu-sample with and without --wall, and --wall's two
+# probes with empty handlers (stap-switch: the floor of its cost), against
+# the untraced run, same guest, icount clock; bench/results/wall.md.
 # BENCH_WALL_ARGS, e.g. "-r 5 -n 2000", go to bench/cpu-bench.sh.
 bench-wall: all
-	bench/cpu-bench.sh -w pingpong,threads -n 1000 \
-		--only cs-merged-99,cs-wall-99 -o $(BUILD)/bench-wall \
+	bench/cpu-bench.sh -w pingpong,threads -n 3000 \
+		--only stap-switch,cs-merged-99,cs-wall-99 -o $(BUILD)/bench-wall \
 		--results bench/results/wall.md $(BENCH_WALL_ARGS)
 
 clean:

@@ -451,10 +451,12 @@ EOF
         --folded "$OUT/s" "$FIXTURES/wall.txt"
     [ "$status" -eq 0 ]
     grep -qx 'main;serve (/srv/app.py:40);\[label req-42\];handle (/srv/app.py:12);\[runnable\] 5200' "$OUT/s"
-    # the SVG: widths are the same weights
+    # the SVG: widths are the same weights, and say they are microseconds
     run --separate-stderr "$REPORT" --top 0 --svg "$OUT/w.svg" "$FIXTURES/wall.txt"
     [ "$status" -eq 0 ]
-    grep -q '<title>\[off-cpu: gil\] (3100 samples, 0.15%)</title>' "$OUT/w.svg"
+    grep -q '<title>\[off-cpu: gil\] (3100 us, 0.15%)</title>' "$OUT/w.svg"
+    grep -q '<svg [^>]* data-unit="us">' "$OUT/w.svg"
+    grep -q '<text id="subtitle" [^>]*>2062000 us, mode merged' "$OUT/w.svg"
     grep -q '>pyscope wall-clock profile</text>' "$OUT/w.svg"
 }
 

@@ -36,6 +36,7 @@ flame_options_init(struct flame_options *opt)
     opt->mode = "merged";
     opt->min_count = 1;
     opt->min_width = FLAME_MIN_WIDTH_PX / AVAIL_WIDTH;
+    opt->unit = "samples";
 }
 
 bool
@@ -222,8 +223,8 @@ write_frame(FILE *out, const struct flame_tree *t, const struct stacks *sk,
     }
     fputs(">\n<title>", out);
     write_xml(out, name, len);
-    fprintf(out, " (%" PRIu64 " samples, %.2f%%)</title>\n",
-            node->count, percent(node->count, total));
+    fprintf(out, " (%" PRIu64 " %s, %.2f%%)</title>\n",
+            node->count, opt->unit, percent(node->count, total));
     fprintf(out, "<rect x=\"%.2f\" y=\"%ld\" width=\"%.2f\" height=\"%d\""
             " fill=\"%s\" rx=\"2\" ry=\"2\"/>\n",
             x, y, width, FRAME_HEIGHT - 1, color);
@@ -238,7 +239,7 @@ write_frame(FILE *out, const struct flame_tree *t, const struct stacks *sk,
    (the script redraws these for every view). */
 static void
 write_dot(FILE *out, const struct flame_tree *t, uint32_t parent,
-          long height)
+          long height, const char *unit)
 {
     const struct flame_node *p = &t->nodes[parent];
     const struct flame_merge *m = &p->narrow;
@@ -256,7 +257,7 @@ write_dot(FILE *out, const struct flame_tree *t, uint32_t parent,
     if (m->subtree > m->frames) {
         fprintf(out, ", %" PRIu32 " with their callees", m->subtree);
     }
-    fprintf(out, " (%" PRIu64 " samples, %.2f%%)</title>\n", m->samples,
+    fprintf(out, " (%" PRIu64 " %s, %.2f%%)</title>\n", m->samples, unit,
             percent(m->samples, total));
     fprintf(out, "<rect x=\"%.2f\" y=\"%ld\" width=\"%.2f\" height=\"%d\""
             " fill=\"" DOT_FILL "\" rx=\"2\" ry=\"2\"/>\n",
@@ -333,8 +334,9 @@ write_header(FILE *out, long height, const struct flame_options *opt,
     fprintf(out,
             "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
             "<svg version=\"1.1\" width=\"%d\" height=\"%ld\""
-            " viewBox=\"0 0 %d %ld\" xmlns=\"http://www.w3.org/2000/svg\">\n",
-            IMAGE_WIDTH, height, IMAGE_WIDTH, height);
+            " viewBox=\"0 0 %d %ld\" xmlns=\"http://www.w3.org/2000/svg\""
+            " data-unit=\"%s\">\n",
+            IMAGE_WIDTH, height, IMAGE_WIDTH, height, opt->unit);
     fputs(FLAME_STYLE, out);
     fputs("<defs><linearGradient id=\"background\" x1=\"0\" y1=\"0\""
           " x2=\"0\" y2=\"1\"><stop stop-color=\"#eeeeee\" offset=\"5%\"/>"
@@ -346,7 +348,7 @@ write_header(FILE *out, long height, const struct flame_options *opt,
             IMAGE_WIDTH / 2);
     write_xml(out, title, strlen(title));
     fprintf(out, "</text>\n<text id=\"subtitle\" x=\"%d\" y=\"44\">"
-            "%" PRIu64 " samples, mode ", IMAGE_WIDTH / 2, samples);
+            "%" PRIu64 " %s, mode ", IMAGE_WIDTH / 2, samples, opt->unit);
     write_xml(out, opt->mode, strlen(opt->mode));
     if (shown != samples) {
         fprintf(out, " (%" PRIu64 " shown with --min-count %" PRIu64 ")",
@@ -430,7 +432,7 @@ flamegraph_write(const struct stacks *sk, const struct flame_options *opt,
     }
     for (size_t i = 0; i < t.nnodes; i++) {
         if (t.nodes[i].shown && t.nodes[i].narrow.frames > 0) {
-            write_dot(out, &t, (uint32_t)i, height);
+            write_dot(out, &t, (uint32_t)i, height, opt->unit);
         }
     }
     fputs("</g>\n", out);

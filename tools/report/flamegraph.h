@@ -29,10 +29,12 @@ struct flame_options {
     uint64_t min_count;    /* stacks with fewer samples are left out */
     double min_width;      /* fraction of the view's width */
     const char *cwd;       /* paths under it are drawn as ./PATH; NULL */
+    const char *unit;      /* what a stack's count is: "samples", or "us"
+                              (a wall-clock stream's microseconds) */
 };
 
 /* title NULL, mode "merged", min_count 1, min_width FLAME_MIN_WIDTH_PX,
-   cwd NULL. */
+   cwd NULL, unit "samples". */
 void flame_options_init(struct flame_options *opt);
 
 /* "N" (pixels of the image, flamegraph.pl's unit) or "N%" (of the view's

@@ -662,6 +662,9 @@ main(int argc, char **argv)
         fo.min_count = opt.min_count;
         fo.min_width = opt.min_width;
         fo.cwd = cwd;
+        if (wall) {
+            fo.unit = "us";
+        }
         FILE *f = open_output(opt.svg_path);
         int status = flamegraph_write(drawn, &fo, f);
         free(cwd);

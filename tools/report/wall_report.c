@@ -311,4 +311,11 @@ wall_print_counts(const struct stream *st, const struct stacks *sk,
             "off-CPU %s ms in %zu stacks\n", st->total_samples,
             wall_format_ms(on_usec, on_ms), wall_format_ms(off_usec, off_ms),
             off_stacks);
+    /* python_offcpu.stp's tables were full: time it could not charge */
+    int64_t lost = stream_counter(st, "offcpu_lost_ms");
+    if (lost > 0) {
+        fprintf(out, "pyscope: warning: %" PRId64 " ms off the CPU could not "
+                "be charged (the probes' tables were full): the off-CPU "
+                "totals are lower bounds\n", lost);
+    }
 }
