@@ -90,7 +90,7 @@ while IFS= read -r a; do set -- "$@" "$a"; done < "$work/args"
 pyonly=0
 [ "$mode" != python ] || pyonly=1
 set -- "$@" -G "pyscope_duration_s=$secs" \
-    "$PYSCOPE_ROOT/scripts/cpu-sample.stp" "$((1000000000 / hz))" 0 "$pyonly"
+    "$PYSCOPE_ROOT/scripts/cpu-sample.stp" "$((1000000000 / hz))" 0 "$pyonly" 0
 pyscope_step "stap arguments ready"
 
 raw=$work/raw
