@@ -80,10 +80,13 @@ find "$INST" -newer "$INST/lib/pyscope/INSTALLED" > "$O/installed.written"
 # (not when the module is loaded: its probes may still be registering)
 start_service E --idle --leak
 E=$SVC_PID
+# (this run's stream: not one of a leak-watch that some other run left)
+ls -d /tmp/leak-watch.* > "$O/exit_leak.before" 2>/dev/null
 run_bg exit_leak scripts/leak-watch.sh -p "$E" --group-by line -o "$O/exit_leak/p"
 wait_module
 i=0
-until cat /tmp/leak-watch.*/raw 2>/dev/null | awk -F '\t' '$1 == "E" && $3 > 0 { f = 1 } END { exit !f }'; do
+until for d in /tmp/leak-watch.*; do grep -qxF "$d" "$O/exit_leak.before" || cat "$d/raw"; done 2>/dev/null |
+        awk -F '\t' '$1 == "E" && $3 > 0 { f = 1 } END { exit !f }'; do
     i=$((i + 1))
     [ "$i" -lt 600 ] || { echo "no snapshot with allocations"; break; }
     sleep 0.2
