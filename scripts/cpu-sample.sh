@@ -153,15 +153,11 @@ fi
 # stap arguments: tapsets, unwind data for the target, transport buffer.
 # User input reaches stap only as separate argv words, never inside script text.
 work=$PYSCOPE_TMP
-pyscope_stap_args_file "$work/args"
-set -- -s 32
-while IFS= read -r a; do set -- "$@" "$a"; done < "$work/args"
-period=$((1000000000 / hz))
 pyonly=0
 [ "$mode" != python ] || pyonly=1
-# the duration is a module parameter: one module serves every -d
-set -- "$@" -G "pyscope_duration_s=$secs" \
-    "$PYSCOPE_ROOT/scripts/cpu-sample.stp" "$period" "$children" "$pyonly" "$wall"
+pyscope_cpu_sample_args "$work/args" "$hz" "$children" "$pyonly" "$wall"
+set --
+while IFS= read -r a; do set -- "$@" "$a"; done < "$work/args"
 pyscope_step "stap arguments ready"
 
 # Everything is written in the private directory and moved into place at

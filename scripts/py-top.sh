@@ -84,13 +84,11 @@ pyscope_step "target checked, layout read"
 # stap arguments: cpu-sample's (one compiled module serves both tools).
 # User input reaches stap only as separate argv words, never inside script text.
 work=$PYSCOPE_TMP
-pyscope_stap_args_file "$work/args"
-set -- -s 32
-while IFS= read -r a; do set -- "$@" "$a"; done < "$work/args"
 pyonly=0
 [ "$mode" != python ] || pyonly=1
-set -- "$@" -G "pyscope_duration_s=$secs" \
-    "$PYSCOPE_ROOT/scripts/cpu-sample.stp" "$((1000000000 / hz))" 0 "$pyonly" 0
+pyscope_cpu_sample_args "$work/args" "$hz" 0 "$pyonly" 0
+set --
+while IFS= read -r a; do set -- "$@" "$a"; done < "$work/args"
 pyscope_step "stap arguments ready"
 
 raw=$work/raw

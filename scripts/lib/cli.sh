@@ -26,7 +26,8 @@
 #   pyscope_cli_check        every shared value and PYSCOPE_* setting
 #                            checked before anything is built or booted:
 #                            one line and exit 1 when one is wrong
-# and later pyscope_stap_args_file (the stap words for the target),
+# and later pyscope_stap_args_file (the stap words for the target; for
+# cpu-sample.stp all of them: pyscope_cpu_sample_args),
 # and pyscope_progress (a progress line every 10 s).
 
 # the shared values' defaults (a tool sets hz and prefix after sourcing)
@@ -202,6 +203,22 @@ pyscope_cli_check() {
 # its argument list (POSIX sh has no arrays), so no word is ever split.
 pyscope_stap_args_file() {
     pyscope_stap_tapset_args > "$1" && pyscope_stap_target_args >> "$1"
+}
+
+# pyscope_cpu_sample_args FILE HZ CHILDREN PYONLY WALL: the whole stap
+# argument list of a run of scripts/cpu-sample.stp (cpu-sample.sh and
+# py-top.sh, one compiled module for both), one word a line as above:
+# the transport buffer, pyscope_stap_args_file's words, the duration ($secs)
+# as a module parameter (one module serves every -d), the script and its
+# arguments (its head comment says what they are).
+pyscope_cpu_sample_args() {
+    {
+        printf -- '-s\n32\n'
+        pyscope_stap_tapset_args && pyscope_stap_target_args &&
+            printf -- '-G\npyscope_duration_s=%s\n%s\n%s\n%s\n%s\n%s\n' \
+                "$secs" "$PYSCOPE_ROOT/scripts/cpu-sample.stp" \
+                "$((1000000000 / $2))" "$3" "$4" "$5"
+    } > "$1"
 }
 
 # pyscope_progress 'COMMAND': in the background, every 10 s, one line on
