@@ -210,3 +210,157 @@ examples() {
     run "$ROOT/scripts/demo.sh" --bogus
     [ "$status" -ne 0 ]; [ "$output" = "demo.sh: unknown argument '--bogus' (try -h)" ]
 }
+
+# ---- temporary files: a private directory, gone on every exit path ----
+
+# A sleep of our own: a live process that is no Python.
+start_sleep() {
+    sleep 300 </dev/null >/dev/null 2>&1 &
+    SLEEP_PID=$!
+    # (until the forked shell has become sleep)
+    for _ in $(seq 100); do
+        [ "$(readlink "/proc/$SLEEP_PID/exe")" = "$(readlink -f "$(command -v sleep)")" ] && return 0
+        sleep 0.05
+    done
+}
+
+# early_fails TOOL-ARGS...: the command fails, in one line, and leaves
+# nothing in the fresh, empty TMPDIR $T
+early_fails() {
+    run env TMPDIR="$T" "$@" </dev/null
+    echo "$*: status $status: $output"
+    [ "$status" -ne 0 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [ -z "$(ls -A "$T")" ] || { ls -lA "$T"; false; }
+}
+
+@test "every tool: an early failure is one line, a non-zero exit, and nothing left in TMPDIR" {
+    T=$BATS_TEST_TMPDIR/tmp
+    mkdir "$T"
+    start_sleep
+    S=$ROOT/scripts
+    RW="--watch checksum --type tuple --module $SO"
+    for t in cpu-sample leak-watch py-top refcount-watch; do
+        extra=""
+        [ "$t" != refcount-watch ] || extra=$RW
+        # shellcheck disable=SC2086
+        {
+            early_fails "$S/$t.sh" $extra --bogus
+            early_fails "$S/$t.sh" $extra -p "$NOPID"
+            early_fails "$S/$t.sh" $extra
+            early_fails "$S/$t.sh" $extra -p abc
+            early_fails "$S/$t.sh" $extra -d soon -p "$NOPID"
+            # a process that is no Python (--dry-run: this check comes
+            # before any module, on a kernel that loads none too)
+            early_fails "$S/$t.sh" $extra --dry-run -p "$SLEEP_PID"
+            [[ "$output" == *"which is not a CPython interpreter" ]]
+            early_fails "$S/$t.sh" $extra --dry-run -c "sleep 1"
+            [[ "$output" == *"which is not a CPython interpreter" ]]
+        }
+    done
+    early_fails "$S/py-stack.sh" --bogus
+    early_fails "$S/py-stack.sh" -p "$NOPID"
+    early_fails "$S/py-stack.sh"
+    early_fails "$S/py-stack.sh" --dry-run -p "$SLEEP_PID"
+    [[ "$output" == *"which is not a CPython interpreter" ]]
+    early_fails "$S/pyscope" record --bogus
+    early_fails "$S/pyscope" leaks -p "$NOPID"
+    early_fails "$S/pyscope" nonsense
+    # pyscope-run: cases refused before a module or a guest is involved
+    # (an unknown option would be stap's: not tried here)
+    early_fails "$S/pyscope-run"
+    early_fails "$S/pyscope-run" -p abc -- -e 'probe begin { exit() }'
+    early_fails "$S/pyscope-run" -T soon -- -e 'probe begin { exit() }'
+    early_fails "$S/pyscope-run" -c true -p 1 -- -e 'probe begin { exit() }'
+    early_fails "$S/pyscope-run" --out-dir /nonexistent --no-stap -c true
+    # with pyscope's tapsets the target is checked first (and refused: no
+    # Python, or no loadable modules here)
+    early_fails "$S/pyscope-run" -p "$SLEEP_PID" -- -I "$ROOT/tapsets" -e 'probe begin { exit() }'
+    # host mode: the private directory is made before the module, and
+    # removed when the process is gone before it
+    early_fails "$S/pyscope-run" --host -p "$NOPID" -- -e 'probe begin { exit() }'
+    kill "$SLEEP_PID"
+}
+
+# interrupted CMD...: start CMD (TMPDIR $T, PATH with $B first), wait for
+# $MARK (it is in the middle of its work), send it SIGNAL; it must end
+# with 128 + the signal's number and leave nothing in $T
+interrupted() {   # SIGNAL STATUS CMD...
+    sig=$1 want=$2
+    shift 2
+    rm -f "$MARK"
+    PATH="$B:$PATH" TMPDIR="$T" "$@" </dev/null >/dev/null 2>&1 &
+    p=$!
+    for _ in $(seq 600); do [ -e "$MARK" ] && break; sleep 0.05; done
+    [ -e "$MARK" ] || { kill "$p"; echo "$*: never got there"; false; }
+    kill "-$sig" "$p"
+    rc=0
+    wait "$p" || rc=$?
+    echo "$* ($sig): status $rc"
+    [ "$rc" -eq "$want" ]
+    [ -z "$(ls -A "$T")" ] || { ls -lA "$T"; false; }
+}
+
+@test "every tool: TERM or HUP in the middle of the target check leaves nothing in TMPDIR" {
+    T=$BATS_TEST_TMPDIR/tmp B=$BATS_TEST_TMPDIR/bin MARK=$BATS_TEST_TMPDIR/mark
+    mkdir "$T" "$B"
+    # a pyenv shim as the command: the check asks `pyenv which`, which is
+    # ours and takes its time
+    printf '#!/bin/sh\n# a pyenv shim\nexit 1\n' >"$B/python3.11"
+    printf '#!/bin/sh\n: > "%s"\nsleep 1\nexit 1\n' "$MARK" >"$B/pyenv"
+    chmod +x "$B/python3.11" "$B/pyenv"
+    for t in cpu-sample leak-watch py-top refcount-watch; do
+        extra=""
+        [ "$t" != refcount-watch ] || extra="--watch checksum --type tuple --module $SO"
+        # shellcheck disable=SC2086
+        {
+            interrupted TERM 143 "$ROOT/scripts/$t.sh" $extra --dry-run -c "$B/python3.11 app.py"
+            interrupted HUP 129 "$ROOT/scripts/$t.sh" $extra --dry-run -c "$B/python3.11 app.py"
+        }
+    done
+}
+
+@test "layout-stpm.sh: an error, TERM or HUP leaves no pyscope-layout.* directory" {
+    T=$BATS_TEST_TMPDIR/tmp B=$BATS_TEST_TMPDIR/build MARK=$BATS_TEST_TMPDIR/mark
+    mkdir "$T" "$B"
+    L=$ROOT/scripts/lib/layout-stpm.sh
+    # not CPython: one line, exit 1
+    run env TMPDIR="$T" PYSCOPE_CACHE="$BATS_TEST_TMPDIR/cache" "$L" "$(readlink -f "$(command -v sleep)")"
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == *"is not a CPython interpreter"* ]]
+    [ -z "$(ls -A "$T")" ]
+    # a signal while it reads the ELF file (a slow pyscope-offsets)
+    printf '#!/bin/sh\n: > "%s"\nsleep 1\nexit 1\n' "$MARK" >"$B/pyscope-offsets"
+    chmod +x "$B/pyscope-offsets"
+    export PYSCOPE_BUILD=$B PYSCOPE_CACHE=$BATS_TEST_TMPDIR/cache
+    interrupted TERM 143 "$L" "$PY"
+    interrupted HUP 129 "$L" "$PY"
+}
+
+@test "layout-stpm.sh: the interpreter's path stays data: a */ in it cannot end the comment" {
+    # a directory name an unprivileged user can make: with */ the path
+    # would close the header comment, and what follows would be stap
+    # source of the macro file
+    d="$BATS_TEST_TMPDIR/a*/@define py_off_code_name %( 0 %)/*"
+    mkdir -p "$d"
+    cp "$PY" "$d/python3.11"
+    PYSCOPE_CACHE=$BATS_TEST_TMPDIR/cache PYSCOPE_QUIET=1 \
+        "$ROOT/scripts/lib/layout-stpm.sh" "$d/python3.11" >"$BATS_TEST_TMPDIR/l.stpm"
+    # one comment, closed at the end of its fourth line; the path whole
+    # in the string of @pyscope_python alone
+    [ "$(head -n 4 "$BATS_TEST_TMPDIR/l.stpm" | grep -o '\*/' | wc -l)" -eq 1 ]
+    head -n 4 "$BATS_TEST_TMPDIR/l.stpm" | tail -n 1 | grep -q ' \*/$'
+    grep -qF "@define pyscope_python %( \"$d/python3.11\" %)" "$BATS_TEST_TMPDIR/l.stpm"
+    [ "$(grep -c '^@define py_off_code_name ' "$BATS_TEST_TMPDIR/l.stpm")" -eq 1 ]
+    # stap itself reads it as macros only (its parser alone: -p1, when
+    # stap and kernel headers are here)
+    k=$(ls /lib/modules/*/build/Makefile 2>/dev/null | head -n 1 | cut -d/ -f4)
+    if command -v stap >/dev/null && [ -n "$k" ]; then
+        mkdir "$BATS_TEST_TMPDIR/ts"
+        cp "$BATS_TEST_TMPDIR/l.stpm" "$BATS_TEST_TMPDIR/ts/pyscope_layout.stpm"
+        run stap -p1 -r "$k" -I "$BATS_TEST_TMPDIR/ts" -e 'probe begin { println(@pyscope_python) }'
+        echo "$output"
+        [ "$status" -eq 0 ]
+    fi
+}

@@ -442,3 +442,131 @@ EOF
         [[ "$output" == *"$word"* ]] || { echo "missing $word"; return 1; }
     done
 }
+
+# ---- output safety: hostile names through every format ----
+
+# A record stream whose label, function name and file name are hostile:
+# a <script> label, a formula label, a qualname with " & < > and control
+# characters (no newline: the producer escapes those), a file name with a
+# comma and a spreadsheet formula, a native symbol and a thread comm with
+# markup.  Every output must keep them text.
+HOSTILE_LABEL='<script>alert(1)</script>'
+HOSTILE_FORMULA="=cmd|' /C calc'!A0"
+HOSTILE_FILE="=cmd|' /C calc'!A0,evil.py"
+
+hostile_stream() {
+    printf 'V\t1\tcpu-sample\n'
+    printf 'T\t100\t<b>py"&\t100\n'
+    printf 'N\t10\tnat<i>"&\x01sym\t/usr/lib/x.so\n'
+    printf 'C\ta1\tq"&<x>\x01\x02\x1b[2J\x7fz\t%s\t1\n' "$HOSTILE_FILE"
+    printf 'L\ta1\t0\t7\n'
+    printf 'B\t1\t%s\n' "$HOSTILE_LABEL"
+    printf 'B\t2\t%s\n' "$HOSTILE_FORMULA"
+    printf 'S\t100\tok\tn10 pa1:0 l1 \n'
+    printf 'S\t100\tok\tn10 pa1:0 l1 \n'
+    printf 'S\t100\tok\tpa1:0 l2 \n'
+    printf 'X\tsamples\t3\n'
+}
+
+@test "hostile names: SVG escapes them, JSON round-trips them, pprof keeps them" {
+    qual=$(printf 'q"&<x>\x01\x02\x1b[2J\x7fz')
+    hostile_stream >"$OUT/h.txt"
+    run --separate-stderr "$REPORT" --labels split --top 5 --folded "$OUT/h.folded" \
+        --svg "$OUT/h.svg" --speedscope "$OUT/h.json" --pprof "$OUT/h.pb.gz" \
+        "$OUT/h.txt"
+    [ "$status" -eq 0 ]
+    # the summary on the terminal: no raw control character
+    [[ "$output" != *$'\e'* ]] && [[ "$output" != *$'\x01'* ]]
+
+    # SVG: well-formed, no markup from the names, their escaped forms there
+    xmllint --noout "$OUT/h.svg"
+    run ! grep -q '<script>alert' "$OUT/h.svg"
+    run ! grep -q '<b>py' "$OUT/h.svg"
+    run ! grep -q '<x>' "$OUT/h.svg"
+    grep -qF '&lt;script&gt;alert(1)&lt;/script&gt;' "$OUT/h.svg"
+    grep -qF 'q&quot;&amp;&lt;x&gt;' "$OUT/h.svg"
+    grep -qF '=cmd|&#39; /C calc&#39;!A0,evil.py' "$OUT/h.svg"
+    # the only <script> element is the viewer's own
+    [ "$(grep -c '<script' "$OUT/h.svg")" -eq 1 ]
+    # what a browser reads back: the exact texts
+    python3 - "$OUT/h.svg" "$HOSTILE_LABEL" "$HOSTILE_FILE" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+titles = [t.text or "" for t in ET.parse(sys.argv[1]).iter("{http://www.w3.org/2000/svg}title")]
+assert any(t.startswith("[label " + sys.argv[2] + "]") for t in titles), titles
+assert any(sys.argv[3] + ":7)" in t for t in titles), titles
+assert any(t.startswith('<b>py"& (tid 100)') for t in titles), titles
+PY
+
+    # JSON: parses (jq and python), no raw markup, the exact strings back
+    jq -e . "$OUT/h.json" >/dev/null
+    run ! grep -q '<script>' "$OUT/h.json"
+    python3 - "$OUT/h.json" "$qual" "$HOSTILE_FILE" "$HOSTILE_LABEL" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1], encoding="utf-8"))
+frames = doc["shared"]["frames"]
+assert {"name": sys.argv[2], "file": sys.argv[3], "line": 7} in frames, frames
+assert any(f["name"] == "[label " + sys.argv[4] + "]" for f in frames), frames
+assert any(f["name"] == 'nat<i>"&\x01sym' for f in frames), frames
+assert doc["profiles"][0]["name"] == '<b>py"& (tid 100)', doc["profiles"][0]["name"]
+PY
+    # speedscope's own importer takes it, the names as text
+    speedscope_import "$OUT/h.json" >"$OUT/imported.json"
+    jq -e --arg n "$qual" '[.profiles[].frames[].name] | index($n)' "$OUT/imported.json" >/dev/null
+
+    # pprof: go tool pprof decodes it; names, file and labels exact (the
+    # control characters U+FFFD, as pprof.c says)
+    shown=$(printf 'q"&<x>\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd[2J\xef\xbf\xbdz')
+    pprof -raw "$OUT/h.pb.gz" >"$OUT/raw"
+    grep -qF " $shown $HOSTILE_FILE:7" "$OUT/raw"
+    grep -qF "$(printf 'nat<i>"&\xef\xbf\xbdsym')" "$OUT/raw"
+    [ "$(pprof_tag_totals label "$OUT/h.pb.gz")" = "$(printf '1\t%s\n2\t%s' "$HOSTILE_FORMULA" "$HOSTILE_LABEL")" ]
+    [ "$(pprof_tag_totals thread "$OUT/h.pb.gz")" = "$(printf '3\t<b>py"&')" ]
+}
+
+@test "hostile names: the CSV files parse, the exact texts back, a cell starting with = defused" {
+    hostile_stream >"$OUT/h.txt"
+    run --separate-stderr "$REPORT" --labels join --top 0 \
+        --labels-csv "$OUT/labels.csv" "$OUT/h.txt"
+    [ "$status" -eq 0 ]
+    # a leak stream grouped by that file name
+    {
+        printf 'V\t1\tleak-watch\nI\tmode\ttrace\nI\tinterval_ms\t1000\n'
+        printf 'I\tmin_age_intervals\t1\nI\tdomains\tpy\x1b[2J\n'
+        printf 'N\t10\tmalloc\t/lib/x86_64-linux-gnu/libc.so.6\n'
+        printf 'C\taa\thandle"&<x>\t%s\t10\nL\taa\t4\t12\n' "$HOSTILE_FILE"
+        printf 'K\t1\tn10 paa:4 \nA\t1000\t1\t4096\t1\nE\t1000\t1\t0\t0\t0\n'
+        printf 'A\t2000\t1\t8192\t2\nE\t2000\t2\t0\t0\t0\nX\tevents\t3\n'
+    } >"$OUT/leak.txt"
+    run --separate-stderr "$LEAK" --group-by file --csv "$OUT/leak.csv" \
+        --plot-data "$OUT/plot.dat" "$OUT/leak.txt"
+    [ "$status" -eq 0 ]
+    # the report on the terminal: no raw escape (the domains included)
+    [[ "$output" != *$'\e'* ]]
+    python3 - "$OUT/labels.csv" "$OUT/leak.csv" "$HOSTILE_LABEL" "$HOSTILE_FORMULA" "$HOSTILE_FILE" <<'PY'
+import csv, sys
+labels_csv, leak_csv, label, formula, path = sys.argv[1:]
+rows = list(csv.reader(open(labels_csv, newline="", encoding="utf-8")))
+assert rows[0] == ["label", "pid", "samples", "percent"], rows
+assert all(len(r) == 4 for r in rows), rows
+cells = [r[0] for r in rows[1:]]
+# markup is no danger in CSV: kept as it is
+assert label in cells, cells
+# a formula: a ' in front (a spreadsheet shows the text), nothing else
+assert "'" + formula in cells and formula not in cells, cells
+assert not any(c[:1] in ("=", "+", "-", "@", "\t", "\r") for c in cells), cells
+rows = list(csv.reader(open(leak_csv, newline="", encoding="utf-8")))
+assert rows[0] == ["time_s", "rank", "group", "bytes", "blocks"], rows
+assert all(len(r) == 5 for r in rows), rows
+groups = {r[2] for r in rows[1:]}
+# the comma stays inside the cell, the formula defused
+assert "'" + path in groups, groups
+assert not any(g[:1] in ("=", "+", "-", "@", "\t", "\r") for g in groups), groups
+PY
+    # the neutralised cells are quoted as well (OWASP)
+    grep -qF "\"'$HOSTILE_FORMULA\",100," "$OUT/labels.csv"
+    grep -qF ",1,\"'$HOSTILE_FILE\",8192,2" "$OUT/leak.csv"
+    # gnuplot's column header: the name one quoted title, its quotes
+    # made harmless
+    head -n 1 "$OUT/plot.dat" | grep -qx "\"time\" \"all tracked\" \"=cmd|' /C calc'!A0,evil.py\""
+}

@@ -43,12 +43,24 @@ pyscope_show_stap_errors() {
 }
 
 # pyscope_tmp_init: a private temporary directory for this run
-# (PYSCOPE_TMP), removed on every exit path, early errors included, and
-# the background helpers listed in PYSCOPE_HELPERS (PIDs) stopped.
+# (PYSCOPE_TMP), removed on every exit path, early errors and INT, TERM
+# and HUP included, and the background helpers listed in PYSCOPE_HELPERS
+# (PIDs) stopped.
 pyscope_tmp_init() {
+    PYSCOPE_TMP=""
+    trap '_pyscope_exit' EXIT
+    pyscope_signal_traps
     PYSCOPE_TMP=$(mktemp -d "${TMPDIR:-/tmp}/$PYSCOPE_PROG.XXXXXX") ||
         { PYSCOPE_TMP=""; pyscope_die "cannot create a temporary directory in ${TMPDIR:-/tmp}"; }
-    trap '_pyscope_exit' EXIT
+}
+# pyscope_signal_traps: INT, TERM and HUP end the script through its EXIT
+# trap, with the status a shell gives for them (128 + the signal's
+# number): sh runs no EXIT trap when a signal kills it, which would leave
+# its temporary files behind.
+pyscope_signal_traps() {
+    trap 'exit 129' HUP
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
 }
 _pyscope_exit() {
     # helpers still running (progress lines, a report reader following
@@ -123,7 +135,7 @@ pyscope_run_target() {
     _r=$!
     trap 'pyscope_note "interrupted: writing what was collected"; kill -TERM "$_r" 2>/dev/null' INT TERM
     pyscope_wait "$_r"
-    trap - INT TERM
+    pyscope_signal_traps
 }
 
 # pyscope_wait PID: wait for the background job PID to end, through the

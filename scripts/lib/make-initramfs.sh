@@ -15,8 +15,10 @@ key=$( (cat "$PYSCOPE_ROOT/scripts/lib/guest-init" "$0"; echo "$krel"; ls -l "$b
 out=$PYSCOPE_STATE/guest/initrd-$krel-$key.cpio.gz
 if [ ! -f "$out" ]; then
     mkdir -p "$PYSCOPE_STATE/guest"
-    tmp=$(mktemp -d)
-    trap 'rm -rf "$tmp"' EXIT
+    tmp=""
+    trap '[ -z "$tmp" ] || rm -rf "$tmp"' EXIT
+    pyscope_signal_traps
+    tmp=$(mktemp -d) || pyscope_die "cannot create a temporary directory"
     mkdir -p "$tmp/bin" "$tmp/lib/pyscope-modules" "$tmp/proc" "$tmp/sys" "$tmp/dev"
     cp "$bb" "$tmp/bin/busybox"
     for m in $mods; do

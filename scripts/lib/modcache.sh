@@ -213,12 +213,22 @@ pyscope_module_compile() {
     _pm_krel=$1 _pm_kbuild=${2:+$(_pyscope_abs "$2")} _pm_rt=$(_pyscope_abs "$3") _pm_key=$4
     _pm_dest=$(pyscope_module_path "$_pm_krel" "$_pm_key")
     mkdir -p "$(dirname -- "$_pm_dest")" || pyscope_die "cannot create $(dirname -- "$_pm_dest")"
-    _ctmp=$(mktemp -d "${TMPDIR:-/tmp}/pyscope-compile.XXXXXX") ||
+    # inside the run's private directory when there is one, so that an
+    # interrupted compile leaves nothing behind either
+    _ctmp=$(mktemp -d "${PYSCOPE_TMP:-${TMPDIR:-/tmp}}/pyscope-compile.XXXXXX") ||
         pyscope_die "cannot create a temporary directory"
     eval "$(pyscope_args_set "$PYSCOPE_MOD_ARGS")"
     set -- -p4 ${_pm_kbuild:+-r "$_pm_kbuild"} -R "$_pm_rt" -m "$(basename -- "$_pm_dest" .ko)" "$@"
-    ( cd "$_ctmp" && stap "$@" > "$_ctmp/out" 2> "$_ctmp/err" )
+    # in the background, so that INT, TERM or HUP stop it at once: stap
+    # stopped, the directory removed, the shell's status for the signal
+    ( cd "$_ctmp" && exec stap "$@" > "$_ctmp/out" 2> "$_ctmp/err" ) &
+    _pm_stap=$!
+    trap '_pyscope_compile_stop 129' HUP
+    trap '_pyscope_compile_stop 130' INT
+    trap '_pyscope_compile_stop 143' TERM
+    wait "$_pm_stap"
     _rc=$?
+    pyscope_signal_traps
     grep -v 'Kernel function symbol table missing' "$_ctmp/err" >&2
     _pm_ko=$(tail -n 1 "$_ctmp/out")
     case "$_pm_ko" in /*) ;; ?*) _pm_ko=$_ctmp/$_pm_ko ;; esac
@@ -229,6 +239,13 @@ pyscope_module_compile() {
     fi
     rm -rf "$_ctmp"
     return "$_rc"
+}
+
+_pyscope_compile_stop() {
+    kill -TERM "$_pm_stap" 2>/dev/null
+    wait "$_pm_stap"
+    rm -rf "$_ctmp"
+    exit "$1"
 }
 
 # pyscope_module_request KREL KEY: the guest's side of the compile service

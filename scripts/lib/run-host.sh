@@ -15,6 +15,8 @@ pyscope_run_host() {
     command -v staprun >/dev/null 2>&1 ||
         pyscope_die "staprun not found (run scripts/install-deps.sh)"
     rt=$(pyscope_stap_runtime "$krel") || exit 1
+    # the private directory first: a compile cut short leaves nothing
+    [ -n "${PYSCOPE_TMP:-}" ] || pyscope_tmp_init
     [ -z "$cmd" ] || set -- "$@" -c "$cmd"
     [ -z "$pid" ] || set -- "$@" -x "$pid"
     [ -z "$pid" ] || [ -d "/proc/$pid" ] ||
@@ -41,7 +43,6 @@ pyscope_run_host() {
     # drops what it has not read when the run ends, and falls behind when
     # each of its writes is slow (a file on NFS, 9p, a slow terminal);
     # into a pipe its writes are quick, and cat passes on everything
-    [ -n "${PYSCOPE_TMP:-}" ] || pyscope_tmp_init
     hostdir=$PYSCOPE_TMP
     mkfifo "$hostdir/out" || pyscope_die "cannot create a pipe in $hostdir"
     dest=${out:-$data}

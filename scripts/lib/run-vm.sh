@@ -248,6 +248,9 @@ pyscope_run_vm() {
     # modules the compile service builds)
     rt=$(pyscope_stap_runtime "$krel") || exit 1
 
+    # a private directory for the compile (removed by _vm_cleanup, also
+    # when a compile running while the guest boots is cut short)
+    [ -n "${PYSCOPE_TMP:-}" ] || pyscope_tmp_init
     job="" qpid=""
     trap '_vm_cleanup' EXIT
     trap 'interrupted=1; [ -z "$job" ] || : > "$job/stop"' INT TERM HUP
@@ -291,7 +294,7 @@ pyscope_run_vm() {
     bufopt=""
     prev=""
     for a in "$@"; do
-        [ "$prev" = "-s" ] && bufopt="-b $a"
+        [ "$prev" != "-s" ] || bufopt=" -b $(pyscope_quote "$a")"
         prev=$a
     done
     if [ "$nostap" = 1 ]; then
@@ -300,7 +303,7 @@ pyscope_run_vm() {
         {
             # stap's output goes to a pipe (see guest-job.sh); the command
             # staprun starts gets its environment unchanged
-            printf 'exec staprun %s -o /run/pyscope-out' "$bufopt"
+            printf 'exec staprun%s -o /run/pyscope-out' "$bufopt"
             [ -z "$cmd" ] || printf ' -c %s' "$(pyscope_quote "$cmd")"
             printf ' %s' "$(pyscope_quote "$ko")"
             # module parameters (-G NAME=VALUE) follow the module

@@ -187,6 +187,20 @@ test_terminal_escape(void)
 }
 
 static void
+test_pprof_escape(void)
+{
+    struct strbuf sb = STRBUF_INIT;
+    /* C0 but TAB/LF/CR, DEL, C1 (CSI) and invalid bytes become U+FFFD;
+       markup, quotes and printable UTF-8 stay (a protobuf string is not
+       markup). */
+    const char *hostile = "q\"&<x>\x01\x1b[2J\x7f\xc2\x9b\t\xff\xc3\xa9";
+    sb_append_pprof(&sb, hostile, strlen(hostile));
+    CHECK_STR(sb_str(&sb), "q\"&<x>\xef\xbf\xbd\xef\xbf\xbd[2J"
+                           "\xef\xbf\xbd\xef\xbf\xbd\t\xef\xbf\xbd\xc3\xa9");
+    sb_free(&sb);
+}
+
+static void
 test_folded_escape(void)
 {
     struct strbuf sb = STRBUF_INIT;
@@ -896,21 +910,22 @@ test_csv_escape(void)
     s = csv("a\nb\rc", 5);
     CHECK_STR(s, "\"a\nb\rc\"");
     free(s);
-    /* Formulas are defused with a leading quote. */
+    /* Formulas are defused with a leading quote, inside a quoted field
+       (OWASP). */
     s = csv("=cmd|' /C calc'!A0", 18);
-    CHECK_STR(s, "'=cmd|' /C calc'!A0");
+    CHECK_STR(s, "\"'=cmd|' /C calc'!A0\"");
     free(s);
     s = csv("+1", 2);
-    CHECK_STR(s, "'+1");
+    CHECK_STR(s, "\"'+1\"");
     free(s);
     s = csv("-1", 2);
-    CHECK_STR(s, "'-1");
+    CHECK_STR(s, "\"'-1\"");
     free(s);
     s = csv("@SUM(A1)", 8);
-    CHECK_STR(s, "'@SUM(A1)");
+    CHECK_STR(s, "\"'@SUM(A1)\"");
     free(s);
     s = csv("\tx", 2);
-    CHECK_STR(s, "'\tx");
+    CHECK_STR(s, "\"'\tx\"");
     free(s);
     s = csv("\rx", 2);
     CHECK_STR(s, "\"'\rx\"");
@@ -1961,6 +1976,7 @@ static const struct test TESTS[] = {
     {"xml_escape", test_xml_escape},
     {"invalid_utf8", test_invalid_utf8},
     {"terminal_escape", test_terminal_escape},
+    {"pprof_escape", test_pprof_escape},
     {"folded_escape", test_folded_escape},
     {"utf8_counting", test_utf8_counting},
     {"numbers", test_numbers},

@@ -1,5 +1,5 @@
 /* escape.c - making arbitrary bytes safe for XML, terminals, folded
-   stacks and CSV. */
+   stacks, CSV, JSON and pprof's strings. */
 #include "escape.h"
 
 #include <stdbool.h>
@@ -58,7 +58,9 @@ utf8_sequence(const unsigned char *s, size_t n, uint32_t *cp)
 enum clean_mode {
     CLEAN_UTF8,       /* valid UTF-8 that XML accepts */
     CLEAN_XML,        /* that, with XML's special characters escaped */
-    CLEAN_TERMINAL    /* valid UTF-8 without control characters */
+    CLEAN_TERMINAL,   /* valid UTF-8 without control characters */
+    CLEAN_PPROF       /* valid UTF-8 without control characters other
+                         than TAB, LF and CR */
 };
 
 static bool
@@ -66,6 +68,12 @@ allowed(uint32_t cp, enum clean_mode mode)
 {
     if (mode == CLEAN_TERMINAL) {
         return cp >= 0x20 && cp != 0x7f && !(cp >= 0x80 && cp < 0xa0);
+    }
+    if (mode == CLEAN_PPROF) {
+        if (cp < 0x20) {
+            return cp == 0x09 || cp == 0x0a || cp == 0x0d;
+        }
+        return cp != 0x7f && !(cp >= 0x80 && cp < 0xa0);
     }
     if (cp < 0x20) {
         return cp == 0x09 || cp == 0x0a || cp == 0x0d;
@@ -142,6 +150,12 @@ sb_append_terminal(struct strbuf *sb, const char *s, size_t n)
 }
 
 void
+sb_append_pprof(struct strbuf *sb, const char *s, size_t n)
+{
+    append_clean(sb, s, n, CLEAN_PPROF);
+}
+
+void
 sb_append_folded(struct strbuf *sb, const char *s, size_t n)
 {
     const char *end = s + n;
@@ -163,7 +177,10 @@ sb_append_csv(struct strbuf *sb, const char *s, size_t n)
     bool quote = false;
 
     if (n > 0 && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL) {
+        /* OWASP's defence against formula injection: a leading ' inside
+           a quoted field */
         sb_append_char(&text, '\'');
+        quote = true;
     }
     for (size_t i = 0; i < n;) {
         uint32_t cp;

@@ -1,5 +1,5 @@
 /* escape.h - making arbitrary bytes safe for XML, terminals, folded
-   stacks and CSV. */
+   stacks, CSV, JSON and pprof's strings: one function per format. */
 #ifndef PYSCOPE_ESCAPE_H
 #define PYSCOPE_ESCAPE_H
 
@@ -22,6 +22,12 @@ void sb_append_xml(struct strbuf *sb, const char *s, size_t n);
    names cannot send escape sequences. */
 void sb_append_terminal(struct strbuf *sb, const char *s, size_t n);
 
+/* Append s for a string of a pprof profile (protobuf wants valid UTF-8,
+   and go tool pprof prints names on a terminal): invalid UTF-8 and
+   control characters (C0 other than TAB, LF and CR; DEL; C1) become
+   U+FFFD. */
+void sb_append_pprof(struct strbuf *sb, const char *s, size_t n);
+
 /* Append a frame name for a folded-stacks line: ';' becomes the four
    characters \x3b, everything else is copied as-is. */
 void sb_append_folded(struct strbuf *sb, const char *s, size_t n);
@@ -29,8 +35,9 @@ void sb_append_folded(struct strbuf *sb, const char *s, size_t n);
 /* Append s as one CSV field (RFC 4180): every byte that does not start a
    well-formed UTF-8 sequence, and NUL, becomes the four characters \xNN;
    a field that would start with = + - @ TAB or CR (a spreadsheet formula)
-   gets a ' in front; a field containing " , CR or LF is quoted, with its
-   quotes doubled. */
+   gets a ' in front and is quoted (OWASP's CSV injection defence); a field
+   containing " , CR or LF is quoted too; a quoted field has its quotes
+   doubled. */
 void sb_append_csv(struct strbuf *sb, const char *s, size_t n);
 
 /* Append s as the inside of a JSON string (RFC 8259): every byte that

@@ -676,8 +676,9 @@ leak_write_report(const struct leak *lk, size_t top, FILE *out)
                   stream_counter(&lk->st, "sampled_mean"));
     }
     else {
-        sb_printf(&sb, "mode: trace (every allocation of the domains: %s)\n",
-                  lk->domains);
+        sb_append_str(&sb, "mode: trace (every allocation of the domains: ");
+        sb_append_terminal(&sb, lk->domains, strlen(lk->domains));
+        sb_append_str(&sb, ")\n");
     }
     sb_printf(&sb, "grouped by: %s; %zu snapshots every %.1f s over %.1f s; "
               "min-age %.1f s\n", group_by_name(lk->by), lk->nsnap,

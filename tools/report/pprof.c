@@ -5,7 +5,8 @@
  *
  * - The file is one gzip member holding one Profile message.
  * - string_table[0] is "".  Every string is valid UTF-8: bytes that are
- *   not (and control characters other than TAB, LF, CR) become U+FFFD.
+ *   not, and control characters (C0 other than TAB, LF, CR; DEL; C1),
+ *   become U+FFFD (sb_append_pprof).
  *   Names and labels keep the producer's escapes (a TAB in a label is the
  *   two characters \t), as in every other output of these tools.
  * - sample_type: samples/count, then cpu/nanoseconds when the period is
@@ -149,7 +150,7 @@ static uint64_t
 string_id(struct builder *b, const char *s, size_t n)
 {
     sb_clear(&b->tmp);
-    sb_append_utf8(&b->tmp, s, n);
+    sb_append_pprof(&b->tmp, s, n);
     return intern_add(&b->strings, sb_str(&b->tmp), b->tmp.len, NULL);
 }
 

@@ -33,8 +33,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "labels.h"
 #include "stacks.h"
+#include "strbuf.h"
 #include "stream.h"
 #include "summary.h"
 #include "util.h"
@@ -172,13 +174,17 @@ draw(const struct options *opt, const struct stream *st, FILE *out,
 {
     struct stacks sk;
     struct summary sum;
+    struct strbuf title = STRBUF_INIT;
 
     stacks_init(&sk, opt->mode, false);
     stacks_build(&sk, st);
     summary_compute(&sk, &sum);
+    /* the title holds the command line (py-top.sh): no raw control
+       characters to the terminal */
+    sb_append_terminal(&title, opt->title, strlen(opt->title));
     fprintf(out, "%s - %" PRIu64 " samples in %" PRIu64 ".%" PRIu64
             " s (%" PRIu64 " in the last refresh), refresh %" PRIu64 "%s\n\n",
-            opt->title, sum.samples, elapsed_ms / 1000,
+            sb_str(&title), sum.samples, elapsed_ms / 1000,
             elapsed_ms % 1000 / 100, recent, refresh,
             term.modes ? "; q quits" : "");
     summary_print(&sum, &sk, (size_t)opt->top, out);
@@ -191,6 +197,7 @@ draw(const struct options *opt, const struct stream *st, FILE *out,
     }
     summary_free(&sum);
     stacks_free(&sk);
+    sb_free(&title);
 }
 
 static void
