@@ -1,13 +1,24 @@
 """labels_async.py: asyncio requests labelled through a wrapper, whose work
-runs in tasks they create.
+runs in tasks they create; then a server whose slow request waits on a
+slow backend while fast ones come and go.
 
-Each request enters its label through a @contextmanager wrapper
-(request_scope) and fans its work out with asyncio.gather(): the work runs
-in tasks of its own, which inherit the request's label.  Requests
-req-0..req-N run light_work(); req-heavy runs heavy_work(), ten times as
-much, so a profile by label charges heavy_work() to req-heavy.
+Part 1, for SECONDS: each request enters its label through a
+@contextmanager wrapper (request_scope) and fans its work out with
+asyncio.gather(): the work runs in tasks of its own, which inherit the
+request's label.  Requests req-0..req-3 run light_work(); req-heavy runs
+heavy_work(), ten times as much, so a profile by label charges
+heavy_work() to req-heavy.
 
-usage: labels_async.py SECONDS
+Part 2: a line-protocol server on 127.0.0.1 labels each request it serves
+(req-NAME) and awaits a fake backend (asyncio.sleep) for the delay the
+request asks.  A client (coroutines on the same loop) sends req-slow
+(backend SLOW seconds) and, while it waits, FAST requests one after
+another (backend 1 ms each).  The loop spends the time waiting for I/O
+(epoll_wait); pyscope charges those waits to the labels of the tasks
+waiting, so in a wall-clock profile req-slow carries nearly all of it.  Prints
+"slow request N.NNN s, FAST fast requests" when done.
+
+usage: labels_async.py [SECONDS [SLOW [FAST]]]   (defaults 5, 1.5, 20)
 """
 import asyncio
 import contextlib
@@ -47,7 +58,7 @@ async def handle(name, work, units):
         await asyncio.gather(work(units), work(units))
 
 
-async def main(seconds):
+async def fan_out(seconds):
     deadline = time.monotonic() + seconds
     rounds = 0
     while time.monotonic() < deadline:
@@ -58,5 +69,51 @@ async def main(seconds):
     print("rounds %d" % rounds, flush=True)
 
 
+async def backend(delay):
+    await asyncio.sleep(delay)          # the slow (or fast) backend
+
+
+async def serve(reader, writer):
+    name, delay = (await reader.readline()).decode().split()
+    with request_scope("req-" + name):
+        await backend(float(delay))
+        writer.write(b"done\n")
+        await writer.drain()
+    writer.close()
+
+
+async def request(port, name, delay):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(("%s %s\n" % (name, delay)).encode())
+    await writer.drain()
+    reply = await reader.readline()
+    writer.close()
+    await writer.wait_closed()
+    return reply
+
+
+async def serve_slow_and_fast(slow, fast):
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    slow_request = asyncio.ensure_future(request(port, "slow", slow))
+    for i in range(fast):
+        await asyncio.sleep(slow / (2 * fast))
+        await request(port, "fast-%d" % i, 0.001)
+    await slow_request
+    took = loop.time() - started
+    server.close()
+    await server.wait_closed()
+    print("slow request %.3f s, %d fast requests" % (took, fast), flush=True)
+
+
+async def main(seconds, slow, fast):
+    await fan_out(seconds)
+    await serve_slow_and_fast(slow, fast)
+
+
 if __name__ == "__main__":
-    asyncio.run(main(float(sys.argv[1]) if len(sys.argv) > 1 else 5))
+    args = [float(a) for a in sys.argv[1:4]]
+    seconds, slow, fast = args + [5, 1.5, 20][len(args):]
+    asyncio.run(main(seconds, slow, int(fast)))

@@ -184,23 +184,50 @@ PYEOF
     grep -qF '"<script>alert(""x"")</script>;,=cmd|\n\\ud800zzz' "$p.csv"
 }
 
-@test "cpu-sample --labels split: asyncio tasks run under the label they were created under, entered through a @contextmanager wrapper" {
+@test "cpu-sample --wall --labels join: asyncio tasks run under the label they were created under (entered through a @contextmanager wrapper); a waiting loop's time goes to the slow request's label" {
     p="$BATS_TEST_TMPDIR/async"
-    run "$ROOT/scripts/cpu-sample.sh" --labels split \
-        -c "$PY $ROOT/examples/labels_async.py 6" -o "$p"
-    echo "$output" | tail -20
+    run "$ROOT/scripts/cpu-sample.sh" --wall --labels join \
+        -c "$PY $ROOT/examples/labels_async.py 4 1.5 20" -o "$p"
+    echo "$output" | tail -30
     [ "$status" -eq 0 ]
-    # the work runs in gather()'s tasks, whose frames the requests never
-    # painted: inherited, req-heavy carries >= 90% of heavy_work
-    heavy=$(awk '/heavy_work \(/ { s += $NF } END { print s + 0 }' "$p.folded")
-    under=$(awk '/\[label req-heavy\];heavy_work \(/ { s += $NF } END { print s + 0 }' "$p.folded")
-    echo "heavy_work: $heavy samples, $under under [label req-heavy]"
-    [ "$heavy" -ge 50 ]
+    echo "$output" | grep -E '^slow request 1\.[5-9][0-9]* s, 20 fast requests$'
+    # part 1, on the CPU (microseconds): the work runs in gather()'s
+    # tasks, whose frames the requests never painted: inherited,
+    # req-heavy carries >= 90% of heavy_work
+    "$ROOT/build/pyscope-report" --labels split --folded "$p.split" --top 0 \
+        "$p.raw" 2>/dev/null
+    on_cpu() {
+        grep -v -e '\[off-cpu: ' -e '\[runnable\]' "$p.split" |
+            awk -v re="$1" '$0 ~ re { s += $NF } END { print s + 0 }'
+    }
+    heavy=$(on_cpu 'heavy_work \(')
+    under=$(on_cpu '\[label req-heavy\];heavy_work \(')
+    echo "heavy_work: $heavy us on the CPU, $under under [label req-heavy]"
+    [ "$heavy" -ge 500000 ]
     [ $((under * 100)) -ge $((heavy * 90)) ]
     # and every light request's work is under its own label
-    light=$(awk '/light_work \(/ { s += $NF } END { print s + 0 }' "$p.folded")
-    lunder=$(awk '/\[label req-[0-3]\];light_work \(/ { s += $NF } END { print s + 0 }' "$p.folded")
-    echo "light_work: $light samples, $lunder under [label req-N]"
-    [ "$light" -ge 5 ]
+    light=$(on_cpu 'light_work \(')
+    lunder=$(on_cpu '\[label req-[0-3]\];light_work \(')
+    echo "light_work: $light us on the CPU, $lunder under [label req-N]"
+    [ "$light" -ge 50000 ]
     [ $((lunder * 100)) -ge $((light * 90)) ]
+    # part 2: the loop waits for I/O (epoll_wait) while the slow request
+    # waits for its backend; the table by label charges >= 90% of all the
+    # process's epoll_wait to req-slow alone (the fast requests' 1 ms
+    # waits are shared, "req-fast-N + req-slow")
+    ms_of() {   # TABLE ROW: the row's epoll_wait ms (0 if none), summed
+        echo "$output" | awk -v table="$1" -v row="$2" '
+            /^Wall-clock time by / { t = ($4 == table) ; next }
+            /^[^ ]/ { t = 0 }
+            t && (row == "*" || $1 == row) {
+                if (match($0, /epoll_wait [0-9.]+/))
+                    s += substr($0, RSTART + 11, RLENGTH - 11)
+            }
+            END { printf "%d\n", s }'
+    }
+    all=$(ms_of thread '*')
+    slow=$(ms_of label req-slow)
+    echo "epoll_wait: $all ms in all, $slow ms under req-slow"
+    [ "$all" -ge 300 ]
+    [ $((slow * 100)) -ge $((all * 90)) ]
 }

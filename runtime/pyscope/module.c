@@ -53,21 +53,26 @@ paint(PyObject *Py_UNUSED(module), PyObject *text)
     Py_RETURN_NONE;
 }
 
-/* _paint_frame(frame, text): paint a frame that is not running (a task's
-   coroutine before its first step) unless it is painted already; True
-   when it was painted. */
+/* _paint_frame(frame, text[, replace]): paint a frame that is not running
+   (a task's coroutine before its first step) unless it is painted already
+   and replace is false (the default); True when it was painted. */
 static PyObject *
 paint_frame(PyObject *Py_UNUSED(module), PyObject *const *args,
             Py_ssize_t nargs)
 {
     struct pyscope_label_data data;
 
-    if (nargs != 2 || !PyFrame_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "_paint_frame(frame, text)");
+    if (nargs < 2 || nargs > 3 || !PyFrame_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "_paint_frame(frame, text[, replace])");
         return NULL;
     }
     PyFrameObject *frame = (PyFrameObject *)args[0];
-    if (pyscope_table_find(frame) >= 0) {
+    int replace = nargs == 3 ? PyObject_IsTrue(args[2]) : 0;
+    if (replace < 0) {
+        return NULL;
+    }
+    if (!replace && pyscope_table_find(frame) >= 0) {
         Py_RETURN_FALSE;
     }
     if (pyscope_text_set(&data, args[1]) < 0) {

@@ -16,6 +16,7 @@ import gc
 import io
 import os
 import re
+import selectors
 import subprocess
 import sys
 import threading
@@ -366,6 +367,67 @@ class GeneratorAsyncThreadTests(unittest.TestCase):
         # (this frame, under the running loop, shows it too)
         with pyscope.label("run"):
             self.assertEqual(asyncio.run(child()), ["run", "run"])
+
+    def test_a_waiting_loop_waits_under_its_waiting_tasks_labels(self):
+        seen = []
+
+        class Recording(selectors.DefaultSelector):
+            def select(self, timeout=None):
+                if timeout is None or timeout > 0:
+                    seen.append(tuple(pyscope.labels()))
+                return super().select(timeout)
+
+        async def request(name, seconds):
+            with pyscope.label(name):
+                await asyncio.sleep(seconds)
+
+        async def plain():
+            await asyncio.sleep(0.05)
+
+        async def main():
+            await asyncio.gather(request("req-slow", 0.3),
+                                 request("req-1", 0.05),
+                                 request("req-0", 0.05), plain())
+
+        with pyscope.label("hooked"):
+            pass
+        loop = asyncio.SelectorEventLoop(Recording())
+        try:
+            loop.run_until_complete(main())
+            # waits with no labelled task waiting are not labelled
+            loop.run_until_complete(asyncio.sleep(0.01))
+            pyscope.asyncio_labels(idle=False)
+            loop.run_until_complete(request("req-off", 0.01))
+        finally:
+            pyscope.asyncio_labels(idle=True)
+            loop.close()
+        self.assertEqual(seen[0], ("req-0 + req-1 + req-slow",))
+        self.assertIn(("req-slow",), seen)
+        i = seen.index(("req-slow",))
+        self.assertEqual(seen[i:-2], [("req-slow",)] * (len(seen) - 2 - i))
+        self.assertEqual(seen[-2:], [(), ()])
+
+    def test_task_names_label_tasks_when_asked(self):
+        async def child():
+            await asyncio.sleep(0)
+            return pyscope.labels()
+
+        async def main():
+            named = await asyncio.create_task(child(), name="worker")
+            with pyscope.label("req-1"):
+                under = await asyncio.create_task(child(), name="w2")
+            return named, under
+
+        self.assertEqual(pyscope.asyncio_labels(),
+                         {"idle": True, "task_names": False})
+        self.assertEqual(asyncio.run(main()), ([], ["req-1"]))
+        pyscope.asyncio_labels(task_names=True)
+        try:
+            named, under = asyncio.run(main())
+        finally:
+            pyscope.asyncio_labels(task_names=False)
+        self.assertEqual(named, ["worker"])
+        self.assertEqual(under, ["req-1/w2"])
 
     def test_asyncio_imported_after_pyscope_is_hooked_at_the_first_label(self):
         code = ("import pyscope, asyncio\n"

@@ -67,6 +67,10 @@ API
     had to hook again at import, see below) and ``sampled_by_domain``
     (``{"raw": n, "mem": n, "obj": n, "libc": n}``).
 
+``asyncio_labels(*, idle=None, task_names=None)``
+    Sets the asyncio options given (see "Semantics") and returns them
+    all, ``{"idle": True, "task_names": False}`` by default.
+
 ``install()`` / ``uninstall()``
     Opt-in reporting.  install() sets ``sys.excepthook`` to one that prints
     the usual traceback with ``  [label: TEXT]`` after the ``File ...``
@@ -104,6 +108,24 @@ A label belongs to one frame, not to a thread or a task.  So:
   ``asyncio.BaseEventLoop.create_task`` (the stdlib's loops) once asyncio
   is imported and a label is entered; loops that do not derive from it
   (uvloop) do not inherit;
+* a waiting asyncio loop waits under its tasks' labels: when a selector
+  event loop is about to block waiting for I/O (its select() with a
+  timeout that is not 0: every task is waiting), the frame of that wait
+  is painted with the labels of the waiting tasks (each task's innermost
+  label along the chain of coroutines it awaits), sorted and joined by
+  " + " (at most IDLE_LABELS_MAX (8), and the first IDLE_TASKS_MAX (256)
+  tasks looked at; "..." says there were more); no label when no
+  waiting task has one.  So a wall-clock profile charges the loop's
+  epoll_wait to the requests it waits for.  It costs a look at every
+  task each time the loop is about to block (the loop's select() is
+  wrapped by the first create_task after the hook);
+  ``asyncio_labels(idle=False)`` or PYSCOPE_IDLE_LABELS=0 turns it off;
+* optional, off by default: ``asyncio_labels(task_names=True)`` or
+  PYSCOPE_TASK_NAMES=1 paints each task created from then on with its
+  name (``Task-12``, or the name= it was given), after the label it
+  inherits (``req-7/Task-12``; a creating task's own name is not
+  inherited), so a profile splits by task.  PYSCOPE_TASK_NAMES=1 imports
+  asyncio when pyscope is imported;
 * a suspended generator (or coroutine) keeps its label: it is visible
   again whenever, and only while, the generator runs.
 
@@ -175,6 +197,7 @@ import faulthandler
 import os
 import sys
 import traceback
+import weakref
 
 import _thread
 
@@ -194,7 +217,8 @@ from pyscope._pyscope import (
 from pyscope import _pyscope
 
 __all__ = [
-    "LABEL_MAX", "PROBES", "SLOTS", "clear", "format_exception",
+    "LABEL_MAX", "PROBES", "SLOTS", "asyncio_labels", "clear",
+    "format_exception",
     "frame_label", "install", "label", "labels", "paint", "sampler_stats",
     "stats", "traceback_label", "uninstall",
 ]
@@ -382,9 +406,111 @@ def uninstall():
     _installed = None
 
 
-# asyncio tasks inherit the label they are created under (see
-# "Semantics"): the C side calls this once, the first time a label is
-# entered while asyncio.base_events is imported (or now, if it is).
+# asyncio (see "Semantics"): tasks inherit the label they are created
+# under, a loop waiting for I/O waits under the labels of the tasks it
+# waits for, and, when asked, each task runs under its name.  The C side
+# calls _hook_asyncio once, the first time a label is entered while
+# asyncio.base_events is imported (or now, if it is, or when
+# asyncio_labels(task_names=True) asks).
+_asyncio_options = {
+    "idle": os.environ.get("PYSCOPE_IDLE_LABELS", "1") != "0",
+    "task_names": os.environ.get("PYSCOPE_TASK_NAMES", "0") not in ("", "0"),
+}
+
+# A waiting loop looks at no more tasks than this (and at no more awaits
+# deep in each), and names at most IDLE_LABELS_MAX labels.
+IDLE_TASKS_MAX = 256
+IDLE_AWAITS_MAX = 64
+IDLE_LABELS_MAX = 8
+
+
+def asyncio_labels(*, idle=None, task_names=None):
+    """Set (when given) and return the asyncio label options, a dict:
+    ``idle`` (default on: a loop waiting for I/O waits under the labels
+    of its waiting tasks) and ``task_names`` (default off: each task
+    created from now on runs under its name, after the label it
+    inherits).  The environment's PYSCOPE_IDLE_LABELS=0 and
+    PYSCOPE_TASK_NAMES=1 set them at import."""
+    if idle is not None:
+        _asyncio_options["idle"] = bool(idle)
+    if task_names is not None:
+        _asyncio_options["task_names"] = bool(task_names)
+        if task_names:
+            import asyncio.base_events
+            _hook_asyncio(asyncio.base_events)
+    return dict(_asyncio_options)
+
+
+def _task_label(task):
+    """The label a suspended task waits under: the innermost label on its
+    chain of awaited coroutines (or generators), or None."""
+    found = None
+    awaited = task.get_coro()
+    for _ in range(IDLE_AWAITS_MAX):
+        frame = getattr(awaited, "cr_frame", None)
+        if frame is None:
+            frame = getattr(awaited, "gi_frame", None)
+        if frame is None:
+            break
+        text = frame_label(frame)
+        if text is not None:
+            found = text
+        inner = getattr(awaited, "cr_await", None)
+        if inner is None:
+            inner = getattr(awaited, "gi_yieldfrom", None)
+        awaited = inner
+    return found
+
+
+def _waiting_label(tasks_module, loop):
+    """The label a loop about to wait for I/O waits under: the labels of
+    its tasks (all waiting, or it would not wait), sorted, joined by
+    " + ", or None when none is labelled."""
+    texts = set()
+    for count, task in enumerate(tasks_module.all_tasks(loop)):
+        if count == IDLE_TASKS_MAX:
+            texts.add("...")
+            break
+        text = _task_label(task)
+        if text is not None:
+            texts.add(text)
+    if not texts:
+        return None
+    shown = sorted(texts)
+    if len(shown) > IDLE_LABELS_MAX:
+        shown = shown[:IDLE_LABELS_MAX] + ["..."]
+    return " + ".join(shown)
+
+
+def _wrap_selector(loop):
+    """Make a selector event loop's waits for I/O (select() with a timeout
+    that is not 0) run under its waiting tasks' labels."""
+    selector = getattr(loop, "_selector", None)
+    if selector is None or getattr(selector, "_pyscope_idle", False):
+        return
+    import asyncio.tasks
+    select = selector.select
+    loop_ref = weakref.ref(loop)
+
+    def idle_select(timeout=None):
+        if not _asyncio_options["idle"] or (timeout is not None
+                                             and timeout <= 0):
+            return select(timeout)
+        owner = loop_ref()
+        text = None if owner is None else _waiting_label(asyncio.tasks,
+                                                          owner)
+        if text is None:
+            return select(timeout)
+        with label(text):
+            return select(timeout)
+
+    try:
+        selector.select = idle_select
+        selector._pyscope_idle = True
+    except AttributeError:
+        pass        # a selector with __slots__: its waits stay unlabelled
+
+
 def _hook_asyncio(base_events):
     loop_class = base_events.BaseEventLoop
     original = loop_class.create_task
@@ -392,14 +518,20 @@ def _hook_asyncio(base_events):
         return
 
     def create_task(self, coro, *args, **kwargs):
+        _wrap_selector(self)
         # painted before the task exists: an eager task (3.12's
         # eager_task_factory) runs its first step inside create_task
         frame = getattr(coro, "cr_frame", None)
+        inherited = None
         if frame is not None:
             current = _pyscope.labels()
             if current:
-                _pyscope._paint_frame(frame, current[-1])
-        return original(self, coro, *args, **kwargs)
+                inherited = current[-1]
+                _pyscope._paint_frame(frame, inherited)
+        task = original(self, coro, *args, **kwargs)
+        if _asyncio_options["task_names"]:
+            _paint_task_name(task, inherited)
+        return task
 
     create_task.__name__ = original.__name__
     create_task.__qualname__ = original.__qualname__
@@ -408,8 +540,43 @@ def _hook_asyncio(base_events):
     create_task._pyscope_inherits = True
     loop_class.create_task = create_task
 
+    # asyncio.create_task(coro, name=...) names the task after the loop's
+    # create_task returns (3.8 to 3.12): paint it again then
+    tasks_module = sys.modules.get("asyncio.tasks")
+    set_task_name = getattr(tasks_module, "_set_task_name", None)
+    if set_task_name is not None:
+        def _set_task_name(task, name):
+            set_task_name(task, name)
+            if _asyncio_options["task_names"] and name is not None:
+                current = _pyscope.labels()
+                _paint_task_name(task, current[-1] if current else None)
 
-if "asyncio.base_events" in sys.modules:
+        tasks_module._set_task_name = _set_task_name
+
+
+# the texts painted by _paint_task_name -> the inherited label in them
+# (None: none), so a task's name is not inherited by the tasks it creates
+_task_name_texts = {}
+
+
+def _paint_task_name(task, inherited):
+    """Paint a task's coroutine frame (not running: the task is new, or
+    an eager one suspended; a finished one has none) with its name, after
+    the label it inherited, less its creator's own name."""
+    frame = getattr(task.get_coro(), "cr_frame", None)
+    if frame is None:
+        return
+    inherited = _task_name_texts.get(inherited, inherited)
+    name = task.get_name()
+    text = name if inherited is None else f"{inherited}/{name}"
+    if len(_task_name_texts) >= 4096:
+        _task_name_texts.clear()
+    _task_name_texts[text] = inherited
+    _pyscope._paint_frame(frame, text, True)
+
+
+if "asyncio.base_events" in sys.modules or _asyncio_options["task_names"]:
+    import asyncio.base_events
     _hook_asyncio(sys.modules["asyncio.base_events"])
 else:
     _pyscope._set_asyncio_hook(_hook_asyncio)
