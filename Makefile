@@ -160,7 +160,7 @@ bench-cpu: all
 # What --wall costs on a switch-heavy workload (two threads handing a token
 # through queues, examples/cpu_churn.py --workload pingpong) and on the
 # threads workload: cpu-sample with and without --wall, and --wall's two
-# probes with empty handlers (stap-switch: the floor of its cost), against
+# probes with handlers that only count (stap-switch: the floor of its cost), against
 # the untraced run, same guest, icount clock; bench/results/wall.md.
 # BENCH_WALL_ARGS, e.g. "-r 5 -n 2000", go to bench/cpu-bench.sh.
 bench-wall: all

@@ -51,7 +51,7 @@ stap-ustack   @ROOT@/scripts/pyscope-run -c '@CMD@' -- -d /usr/bin/python3.11 --
 stap-pywalk   @ROOT@/scripts/pyscope-run -c '@CMD@' -- -I @ROOT@/tapsets -e 'global n; probe perf.sw.cpu_clock.sample(1001001) { if (pid() == target()) { n++; f = py_current_frame(py_tstate()); try { for (i = 0; f != 0 && i < 1000; i++) { c = py_frame_code(f); l = py_frame_lasti(f); f = py_frame_previous(f) } } catch { } } } probe end { printf("samples: %d\n", n) }'
 cs-merged-99  @ROOT@/scripts/cpu-sample.sh -c '@CMD@' -F 99 -o @OUT@ --top 0 2>&1 | sed 's/^pyscope: \([0-9]*\) samples (.*/samples: \1/'
 cs-merged-999 @ROOT@/scripts/cpu-sample.sh -c '@CMD@' -F 999 -o @OUT@ --top 0 2>&1 | sed 's/^pyscope: \([0-9]*\) samples (.*/samples: \1/'
-stap-switch   @ROOT@/scripts/pyscope-run -c '@CMD@' -- -e 'global n; probe perf.sw.context_switches.sample(1) { if (pid() == target()) n++ } probe kprobe.function("finish_task_switch.isra.0") !, kprobe.function("finish_task_switch") { } probe end { printf("samples: %d\n", n) }'
+stap-switch   @ROOT@/scripts/pyscope-run -c '@CMD@' -- -e 'global n, m; probe perf.sw.context_switches.sample(1) { if (pid() == target()) n++ } probe kprobe.function("finish_task_switch.isra.0") !, kprobe.function("finish_task_switch") { if (pid() == target()) m++ } probe end { printf("samples: %d\n", n) }'
 cs-wall-99    @ROOT@/scripts/cpu-sample.sh -c '@CMD@' -F 99 --wall -o @OUT@ --top 0 2>&1 | sed 's/^pyscope: \([0-9]*\) samples (.*/samples: \1/'
 cs-python-999 @ROOT@/scripts/cpu-sample.sh -c '@CMD@' -F 999 --stack python -o @OUT@ --top 0 2>&1 | sed 's/^pyscope: \([0-9]*\) samples (.*/samples: \1/'
 EOF
