@@ -53,6 +53,12 @@ setup_file() {
           -I "$ROOT/tapsets" -d /usr/bin/python3.11 -m plainstap -e "$script" ) \
         > "$BATS_FILE_TMPDIR/plainstap.log" 2>&1
     export PLAINKO="$BATS_FILE_TMPDIR/plainstap.ko"
+    # the hostile-memory extension (tests/hostile), built here for the
+    # guest's python3.11
+    export HOSTILE="$BATS_FILE_TMPDIR/hostile"
+    ( cd "$ROOT/tests/hostile" && /usr/bin/python3.11 setup.py -q build_ext \
+          --build-lib "$HOSTILE" --build-temp "$BATS_FILE_TMPDIR/hostile-tmp" ) \
+        > "$BATS_FILE_TMPDIR/hostile.log" 2>&1
     # an installed pyscope (two of the scenario's cases run it), its fixed
     # SystemTap runtime made here, once, as its first run on a server would
     export INST="$BATS_FILE_TMPDIR/inst"
@@ -63,7 +69,7 @@ $(bind_copies)
 EOF
     rc=0
     "$ROOT/scripts/pyscope-run" --no-stap -T 2400 --out-dir "$O" "$@" \
-        -c "env PYSCOPE_ROOT_DIR=$ROOT CTR=$CTR PLAINKO=$PLAINKO INST=$INST sh $ROOT/tests/attach/debian.sh" \
+        -c "env PYSCOPE_ROOT_DIR=$ROOT CTR=$CTR PLAINKO=$PLAINKO INST=$INST HOSTILE=$HOSTILE sh $ROOT/tests/attach/debian.sh" \
         > "$BATS_FILE_TMPDIR/scenario.log" 2>&1 || rc=$?
     echo "$rc" > "$BATS_FILE_TMPDIR/scenario.rc"
 }
@@ -303,6 +309,33 @@ innermost_is_service_function() {
     [ "$(wc -l < "$BATS_TEST_TMPDIR/gone")" -eq 1 ]
     grep -E 'no process with PID|exited before the probes could start' "$BATS_TEST_TMPDIR/gone"
     ! ls "$O"/gone/p.* 2>/dev/null || false
+}
+
+@test "attach to hostile memory (tests/hostile: a frame cycle, an unmapped caller, garbage code, 2**40-long strings and line table, 100,000 frames): every tool ends, says so with markers, and the target survives" {
+    cat "$BATS_FILE_TMPDIR/hostile.log"
+    tail -n 3 "$O/H.log"
+    # the target ran every chain, 16 rounds, and went on as if untouched
+    [ "$(cat "$O/H.rc")" -eq 0 ]
+    grep -qx 'survived 96' "$O/H.log"
+    for c in hostile_stack hostile_cpu hostile_leak; do
+        show "$c"
+        [ "$(cat "$O/$c/rc")" -eq 0 ]
+        # no SystemTap error, let alone the abort of too many
+        ! grep -E '^(ERROR|WARNING: Number of errors)|too many errors' "$O/$c/out" || false
+    done
+    # py-stack read some chain and ended it within its bounds
+    grep -E '^  (victim \(|\[truncated\]|\[unreadable frame\]|main \()' "$O/hostile_stack/out"
+    [ "$(wc -l < "$O/hostile_stack/out")" -le 200 ]
+    # the profile: samples in the crafted frames, the walks cut by the
+    # bound (the cycle, the 100,000 frames) and at the unmapped caller
+    f="$O/hostile_cpu/p.folded"
+    grep -q 'victim (' "$f"
+    grep -q '\[truncated\]' "$f"
+    grep -q '\[unreadable-frame\]' "$f"
+    grep -E '^pyscope: [0-9]+ samples' "$O/hostile_cpu/out"
+    # the leak watch: its whole report, over stacks read from the chains
+    [ -s "$O/hostile_leak/p.txt" ]
+    [ -s "$O/hostile_leak/p.folded" ]
 }
 
 @test "attach leaves the target unharmed and nothing behind" {

@@ -104,6 +104,25 @@ kill -INT "-$BG_PID"
 wait "$BG_PID"
 kill "$F"
 
+# H: hostile memory (tests/hostile): the target's frames replaced, 400 ms
+# at a time, by chains that lie (a cycle, an unmapped caller, a garbage
+# code object, strings and a line table claiming 2**40, 100,000 frames),
+# round after round, while py-stack reads it, a profile and a trace-mode
+# leak watch attach to it; then the target says whether it survived
+if [ -n "${HOSTILE:-}" ]; then
+    PYTHONPATH=$HOSTILE $PY tests/hostile/run.py --rounds 16 400 > "$O/H.log" 2>&1 &
+    H=$!
+    until grep -q 'chain in place' "$O/H.log"; do
+        kill -0 "$H" 2>/dev/null || break
+        sleep 0.1
+    done
+    run_case hostile_stack scripts/py-stack.sh -p "$H"
+    run_case hostile_cpu scripts/cpu-sample.sh -p "$H" -d 5 -o "$O/hostile_cpu/p"
+    run_case hostile_leak scripts/leak-watch.sh -p "$H" -d 5 -o "$O/hostile_leak/p"
+    wait "$H"
+    echo $? > "$O/H.rc"
+fi
+
 # bad input on the attach path
 sleep 600 &
 S=$!

@@ -1,0 +1,36 @@
+"""run.py: each of hostile's chains in turn (or only KIND), for MS
+milliseconds each (a profiler samples them), ROUNDS times over, then one
+line "survived N" (N chains run); tests/attach/debian.sh and
+tests/attach.bats.
+
+usage: run.py [--rounds ROUNDS] [MS [KIND]]   (default 1, 500, every kind)
+"""
+import sys
+
+import hostile
+
+KINDS = ["cycle", "unmapped", "garbage", "wild-string", "lying-lines",
+         "long"]
+
+
+def victim():
+    return sum(range(10))
+
+
+def main(rounds, ms, kinds):
+    done = 0
+    for _ in range(rounds):
+        for kind in kinds:
+            n = hostile.run(kind, victim.__code__, ms)
+            print("hostile %s: %d spins" % (kind, n), flush=True)
+            done += n > 0
+    assert victim() == 45
+    print("survived %d" % done, flush=True)
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    rounds = 1
+    if args[:1] == ["--rounds"]:
+        rounds, args = int(args[1]), args[2:]
+    main(rounds, float(args[0]) if args else 500, args[1:2] or KINDS)
