@@ -314,9 +314,11 @@ innermost_is_service_function() {
 @test "attach to hostile memory (tests/hostile: a frame cycle, an unmapped caller, garbage code, 2**40-long strings and line table, 100,000 frames): every tool ends, says so with markers, and the target survives" {
     cat "$BATS_FILE_TMPDIR/hostile.log"
     tail -n 3 "$O/H.log"
-    # the target ran every chain, 16 rounds, and went on as if untouched
+    # the target ran chain after chain until told to stop, and went on
+    # as if untouched
     [ "$(cat "$O/H.rc")" -eq 0 ]
-    grep -qx 'survived 96' "$O/H.log"
+    n=$(sed -n 's/^survived \([0-9]*\)$/\1/p' "$O/H.log")
+    [ "${n:-0}" -ge 12 ]
     for c in hostile_stack hostile_cpu hostile_leak; do
         show "$c"
         [ "$(cat "$O/$c/rc")" -eq 0 ]

@@ -108,9 +108,10 @@ kill "$F"
 # at a time, by chains that lie (a cycle, an unmapped caller, a garbage
 # code object, strings and a line table claiming 2**40, 100,000 frames),
 # round after round, while py-stack reads it, a profile and a trace-mode
-# leak watch attach to it; then the target says whether it survived
+# leak watch attach to it; then (SIGUSR1) the target says whether it
+# survived
 if [ -n "${HOSTILE:-}" ]; then
-    PYTHONPATH=$HOSTILE $PY tests/hostile/run.py --rounds 16 400 > "$O/H.log" 2>&1 &
+    PYTHONPATH=$HOSTILE $PY tests/hostile/run.py --rounds 0 400 > "$O/H.log" 2>&1 &
     H=$!
     until grep -q 'chain in place' "$O/H.log"; do
         kill -0 "$H" 2>/dev/null || break
@@ -119,6 +120,7 @@ if [ -n "${HOSTILE:-}" ]; then
     run_case hostile_stack scripts/py-stack.sh -p "$H"
     run_case hostile_cpu scripts/cpu-sample.sh -p "$H" -d 5 -o "$O/hostile_cpu/p"
     run_case hostile_leak scripts/leak-watch.sh -p "$H" -d 5 -o "$O/hostile_leak/p"
+    kill -USR1 "$H"
     wait "$H"
     echo $? > "$O/H.rc"
 fi

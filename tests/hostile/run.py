@@ -1,10 +1,12 @@
 """run.py: each of hostile's chains in turn (or only KIND), for MS
-milliseconds each (a profiler samples them), ROUNDS times over, then one
-line "survived N" (N chains run); tests/attach/debian.sh and
-tests/attach.bats.
+milliseconds each (a profiler samples them), ROUNDS times over (0: until
+SIGUSR1, which ends the run after the chain in place), then one line
+"survived N" (N chains run); tests/attach/debian.sh and tests/attach.bats.
 
 usage: run.py [--rounds ROUNDS] [MS [KIND]]   (default 1, 500, every kind)
 """
+import itertools
+import signal
 import sys
 
 import hostile
@@ -18,9 +20,15 @@ def victim():
 
 
 def main(rounds, ms, kinds):
+    stop = []
+    signal.signal(signal.SIGUSR1, lambda *_: stop.append(1))
     done = 0
-    for _ in range(rounds):
+    for _ in range(rounds) if rounds else itertools.count():
+        if stop:
+            break
         for kind in kinds:
+            if stop:
+                break
             n = hostile.run(kind, victim.__code__, ms)
             print("hostile %s: %d spins" % (kind, n), flush=True)
             done += n > 0
