@@ -284,12 +284,18 @@ early_fails() {
 
 # interrupted CMD...: start CMD (TMPDIR $T, PATH with $B first), wait for
 # $MARK (it is in the middle of its work), send it SIGNAL; it must end
-# with 128 + the signal's number and leave nothing in $T
+# with 128 + the signal's number and leave nothing in $T.  CMD starts with
+# HUP, INT and TERM at their defaults: a shell cannot trap a signal that
+# was ignored when it started (as HUP is under nohup), and a background
+# job starts with INT ignored.
 interrupted() {   # SIGNAL STATUS CMD...
     sig=$1 want=$2
     shift 2
     rm -f "$MARK"
-    PATH="$B:$PATH" TMPDIR="$T" "$@" </dev/null >/dev/null 2>&1 &
+    PATH="$B:$PATH" TMPDIR="$T" /usr/bin/python3 -c 'import os, signal, sys
+for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+    signal.signal(s, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' "$@" </dev/null >/dev/null 2>&1 &
     p=$!
     for _ in $(seq 600); do [ -e "$MARK" ] && break; sleep 0.05; done
     [ -e "$MARK" ] || { kill "$p"; echo "$*: never got there"; false; }
