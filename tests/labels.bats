@@ -190,7 +190,10 @@ PYEOF
         -c "$PY $ROOT/examples/labels_async.py 4 1.5 20" -o "$p"
     echo "$output" | tail -30
     [ "$status" -eq 0 ]
-    echo "$output" | grep -E '^slow request 1\.[5-9][0-9]* s, 20 fast requests$'
+    # the slow request took its backend's 1.5 s (or more, on a slow
+    # machine), and fast ones came and went meanwhile
+    echo "$output" | awk '/^slow request [0-9.]+ s, [0-9]+ fast requests$/ {
+        ok = $3 >= 1.5 && $3 < 10 && $5 >= 5 } END { exit !ok }'
     # part 1, on the CPU (microseconds): the work runs in gather()'s
     # tasks, whose frames the requests never painted: inherited,
     # req-heavy carries >= 90% of heavy_work
