@@ -47,7 +47,7 @@ REPORT_LIB_SRC := $(filter-out $(REPORT_DIR)/main.c $(REPORT_DIR)/leak_main.c $(
 # zlib (Debian's zlib1g-dev) gzips the pprof output (pprof.c).
 REPORT_LIBS := -lz
 
-.PHONY: all check test-c demo deps bench bench-leak bench-cpu bench-wall clean install uninstall
+.PHONY: all check test-c demo deps bench bench-leak bench-cpu bench-wall regrtest clean install uninstall
 
 EXAMPLE_EXT_DIR := $(BUILD)/ext
 EXAMPLE_EXT_SRC := $(wildcard examples/ext/*.c) examples/ext/setup.py
@@ -167,6 +167,15 @@ bench-wall: all
 	bench/cpu-bench.sh -w pingpong,threads -n 3000 \
 		--only stap-switch,cs-merged-99,cs-wall-99 -o $(BUILD)/bench-wall \
 		--results bench/results/wall.md $(BENCH_WALL_ARGS)
+
+# A traced program behaves as if pyscope were not there: a subset of
+# CPython's own tests untraced, under cpu-sample -F 999, under leak-watch
+# and with pyscope's runtime installed, in one guest boot; every test's
+# result the same four times (tests/regrtest.sh; 8 modules take some 20
+# minutes, so not in the suite); bench/results/regrtest.md.  REGRTEST_ARGS, e.g. the
+# modules, go to tests/regrtest.sh.
+regrtest: all
+	tests/regrtest.sh $(REGRTEST_ARGS)
 
 clean:
 	rm -rf $(BUILD) tapsets/pyscope_runtime.stpm tapsets/pyscope_layout.stpm \

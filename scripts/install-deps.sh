@@ -1,10 +1,12 @@
 #!/bin/sh
 # install-deps.sh: install every Debian package pyscope needs (idempotent).
 #
-# Usage: scripts/install-deps.sh [-q] [--bench]
+# Usage: scripts/install-deps.sh [-q] [--bench] [--regrtest]
 #   -q       say nothing when there is nothing to do (the default)
 #   --bench  also the peers that bench/leak-bench.sh measures against
 #            (bcc's memleak); the tools and the test suite never need them
+#   --regrtest  also CPython's own tests (libpython3.11-testsuite), for
+#            make regrtest (tests/regrtest.sh)
 # Fast when everything is already there: dpkg is asked first, apt only for
 # what is missing.  Must run as root (or with sudo available).
 #
@@ -39,10 +41,13 @@ PLAYWRIGHT_DIR="${PYSCOPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pyscope}/npm/pl
 
 # Only for the benchmarks (make bench-leak, make bench-cpu).
 BENCH_PKGS="bpfcc-tools bpftrace linux-perf"
+# Only for make regrtest (tests/regrtest.sh): CPython's own tests.
+REGRTEST_PKGS="libpython3.11-testsuite"
 
 for arg in "$@"; do
     case "$arg" in
         --bench) PKGS="$PKGS $BENCH_PKGS" ;;
+        --regrtest) PKGS="$PKGS $REGRTEST_PKGS" ;;
         -q) ;;
         *) echo "install-deps: unknown argument '$arg'" >&2; exit 2 ;;
     esac
