@@ -47,7 +47,7 @@ REPORT_LIB_SRC := $(filter-out $(REPORT_DIR)/main.c $(REPORT_DIR)/leak_main.c $(
 # zlib (Debian's zlib1g-dev) gzips the pprof output (pprof.c).
 REPORT_LIBS := -lz
 
-.PHONY: all check test-c demo deps bench bench-leak bench-cpu bench-wall regrtest clean install uninstall
+.PHONY: all check test-c demo deps bench bench-leak bench-cpu bench-wall regrtest soak clean install uninstall
 
 EXAMPLE_EXT_DIR := $(BUILD)/ext
 EXAMPLE_EXT_SRC := $(wildcard examples/ext/*.c) examples/ext/setup.py
@@ -176,6 +176,14 @@ bench-wall: all
 # modules, go to tests/regrtest.sh.
 regrtest: all
 	tests/regrtest.sh $(REGRTEST_ARGS)
+
+# Heavy load for minutes: leak-watch (trace, then sampled) on millions of
+# allocations a second, cpu-sample -F 999 on 16 busy threads, in one
+# guest boot; tables bounded, losses counted and reported, kernel memory
+# flat (tests/soak.sh; some 22 minutes); bench/results/soak.md.
+# SOAK_ARGS (e.g. --leak-seconds 60 --cpu-seconds 60) go to tests/soak.sh.
+soak: all
+	tests/soak.sh $(SOAK_ARGS)
 
 clean:
 	rm -rf $(BUILD) tapsets/pyscope_runtime.stpm tapsets/pyscope_layout.stpm \

@@ -138,6 +138,8 @@ report=$PYSCOPE_BUILD/pyscope-report
 pyscope_make_all
 
 pyscope_step "built"
+# a signal before the outputs are in place: one line says so
+PYSCOPE_OUTPUTS="nothing written"
 pyscope_tmp_init
 pyscope_check_target "$pid" "$cmd" "$runner_mode"
 pyscope_step "target checked, layout read"
@@ -197,6 +199,10 @@ if grep -q 'probe overhead.*exceeded threshold' "$work/err"; then
 fi
 if ! grep -q '^[SW]' "$raw"; then
     # no sample: an idle process, or a run that failed
+    if [ "${PYSCOPE_INTERRUPTED:-0}" = 1 ]; then
+        pyscope_note "interrupted before the first sample: nothing written"
+        exit 130
+    fi
     if grep -q '^X	end_reason	2$' "$raw"; then
         pyscope_die "no samples: ${pid:+PID $pid}${cmd:+the command} exited before a sample was taken; nothing written"
     fi
@@ -227,6 +233,7 @@ nsamples=$(grep -c '^S' "$raw")
 if [ -n "$pid" ] && [ "$nsamples" -lt 10 ] && [ -n "${ticks0:-}" ] && [ -n "${ticks1:-}" ]; then
     pyscope_note "PID $pid was almost idle: $nsamples samples, $(( (ticks1 - ticks0) * 1000 / $(getconf CLK_TCK) )) ms of CPU during the run; the profile says little; try a longer -d or a higher -F"
 fi
+pyscope_commit
 mv "$raw" "$prefix.raw" &&
     { [ "$want_folded" = 0 ] || mv "$work/out.folded" "$prefix.folded"; } &&
     { [ "$want_svg" = 0 ] || mv "$work/out.svg" "$prefix.svg"; } &&

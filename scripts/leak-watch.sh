@@ -106,6 +106,8 @@ PYSCOPE_CLI_FLAGS=""
 PYSCOPE_CLI_ALIASES="--interval=-i"
 PYSCOPE_T0=${PYSCOPE_T0:-$(pyscope_now_ms)}
 export PYSCOPE_T0
+# a signal before the outputs are in place: one line says so
+PYSCOPE_OUTPUTS="nothing written"
 pyscope_tmp_init
 work=$PYSCOPE_TMP
 globs=$work/globs
@@ -206,8 +208,10 @@ if [ -z "$pid" ]; then
 fi
 minage_iv=$(( (minage + interval - 1) / interval ))
 # shellcheck disable=SC2086
-# (the duration is a module parameter: one module serves every -d)
-set -- "$@" -G "pyscope_duration_s=$secs" "$PYSCOPE_ROOT/scripts/leak-watch.stp" \
+# (the duration and -p are module parameters: one module serves every -d,
+# -p and -c)
+set -- "$@" -G "pyscope_duration_s=$secs" -G "pyscope_attached=$( [ -n "$pid" ] && echo 1 || echo 0)" \
+    "$PYSCOPE_ROOT/scripts/leak-watch.stp" \
     "$((interval * 1000))" $doms "$minage_iv" "$sampled" "$maxlive" 16384
 
 # The report reader follows the stream while it is written (progress on
@@ -247,6 +251,10 @@ if [ "$verbose" = 1 ]; then
     [ -z "$at" ] || pyscope_note "probes on $((at - PYSCOPE_T0)) ms after the start"
 fi
 if ! grep -q '^E' "$raw"; then
+    if [ "${PYSCOPE_INTERRUPTED:-0}" = 1 ]; then
+        pyscope_note "interrupted before the first snapshot: nothing written"
+        exit 130
+    fi
     pyscope_die "no snapshot was taken (stap exit $rc); see the messages above"
 fi
 [ "$lrc" = 0 ] || pyscope_die "pyscope-leak failed (exit $lrc)"
@@ -274,6 +282,7 @@ else
     pyscope_note "no plot: gnuplot is not installed (apt install gnuplot-nox)"
 fi
 
+pyscope_commit
 { mv "$raw" "$prefix.raw" && mv "$work/out.txt" "$prefix.txt" &&
     mv "$work/out.csv" "$prefix.csv" && mv "$work/out.folded" "$prefix.folded" &&
     { [ ! -f "$work/out.pb.gz" ] || mv "$work/out.pb.gz" "$prefix.pb.gz"; } &&

@@ -297,6 +297,23 @@ innermost_is_service_function() {
     grep -q ';work (' "$O/interrupt/p.folded"
 }
 
+@test "attach: Ctrl-C before the first sample: one line saying nothing was written, or every file; no module left" {
+    show interrupt_early
+    rc=$(cat "$O/interrupt_early/rc")
+    if [ "$rc" -eq 130 ]; then
+        tail -n 1 "$O/interrupt_early/out" | grep -E '^cpu-sample: interrupted( before the first sample)?: nothing written$'
+        ! ls "$O"/interrupt_early/p.* 2>/dev/null || false
+    else
+        # the probes were quicker than the signal: a whole, short profile
+        [ "$rc" -eq 0 ]
+        grep -q 'the run ended after [0-9.]* s: interrupted' "$O/interrupt_early/out"
+        for f in folded svg raw; do [ -s "$O/interrupt_early/p.$f" ]; done
+        xmllint --noout "$O/interrupt_early/p.svg"
+    fi
+    ! grep -E '^(ERROR|Traceback)' "$O/interrupt_early/out" || false
+    [ ! -s "$O/interrupt_early/modules" ]
+}
+
 @test "attach: bad input (not Python, a target gone before the probes start): one line, no files" {
     show not_python
     [ "$(cat "$O/not_python/rc")" -ne 0 ]
@@ -335,9 +352,70 @@ innermost_is_service_function() {
     grep -q '\[truncated\]' "$f"
     grep -q '\[unreadable-frame\]' "$f"
     grep -E '^pyscope: [0-9]+ samples' "$O/hostile_cpu/out"
+    # the label walks met the chains too: the chains that end in the
+    # real frames reach the painted one
+    grep -E '\[label hostile-(wild-string|lying-lines)\]' "$f" | head -n 2
     # the leak watch: its whole report, over stacks read from the chains
+    grep -q 'trace mode' "$O/hostile_leak/out"
     [ -s "$O/hostile_leak/p.txt" ]
     [ -s "$O/hostile_leak/p.folded" ]
+}
+
+@test "attach to real code in hostile shapes (tests/hostile/shapes.py: 10,000 frames deep, 200 idle threads, non-ASCII names and file, a 10,000-character name, generators dying while sampled): py-stack and a profile end, bounded, names intact" {
+    tail -n 3 "$O/I.log"
+    [ "$(cat "$O/I.rc")" -eq 0 ]
+    grep -qx 'ready 205 threads' "$O/I.log"
+    grep -qx 'survived 204' "$O/I.log"
+    for c in shapes_stack shapes_cpu; do
+        show "$c" 5
+        [ "$(cat "$O/$c/rc")" -eq 0 ]
+        ! grep -E '^(ERROR|WARNING: Number of errors)|too many errors' "$O/$c/out" || false
+    done
+    q200=$(printf 'q%.0s' $(seq 200))
+    # py-stack: every thread, the deep one cut at 128 Python frames, the
+    # names as the source spells them, the long one cut at 200 with ".."
+    s="$O/shapes_stack/out"
+    [ "$(grep -c '^Thread [0-9]' "$s")" -eq 205 ]
+    grep -q '^  \[truncated\]$' "$s"
+    n=$(grep -c '^  deep (.*shapes\.py:[0-9]*)$' "$s")
+    echo "deep frames shown: $n"
+    [ "$n" -ge 120 ] && [ "$n" -le 128 ]
+    grep -q "^  función_λ (.*/shapes/módulo_ñ\.py:2)\$" "$s"
+    grep -q "^  $q200\.\. (<string>:2)\$" "$s"
+    # the profile: the same frames, and the generators'
+    f="$O/shapes_cpu/p.folded"
+    grep -q "función_λ (.*/shapes/módulo_ñ\.py:2)" "$f"
+    grep -q ";$q200\.\. (<string>:2)" "$f"
+    grep '\[truncated\]' "$f" | grep -q ';deep ('
+    # a truncated stack ends at the bound: nothing outside the 128 frames
+    # shown (no outer deep(), no native frame) is read or shown, and the
+    # run counts them
+    ! grep -E '^[^;]*;[^;]+;.*\[truncated\]' "$f" || false
+    grep -E '^pyscope: .* [1-9][0-9]* truncated' "$O/shapes_cpu/out"
+    grep -q ';churn (' "$f"
+    xmllint --noout "$O/shapes_cpu/p.svg"
+    grep -E '^pyscope: [0-9]+ samples' "$O/shapes_cpu/out"
+}
+
+@test "attach to a target that forks and then execs: the profile and the leak watch end at the exec, whole, and say so; the child is not the target" {
+    for t in cpu leak; do
+        cat "$O/J_$t.log"
+        grep -qx 'child 7' "$O/J_$t.log"
+        [ "$(cat "$O/J_$t.rc")" -eq 0 ]
+        show "forkexec_$t"
+        [ "$(cat "$O/forkexec_$t/rc")" -eq 0 ]
+        ! grep -E '^(ERROR|WARNING: Number of errors)|too many errors' "$O/forkexec_$t/out" || false
+    done
+    grep -q "the run ended after [0-9.]* s: the target process exec'd another program" "$O/forkexec_cpu/out"
+    f="$O/forkexec_cpu/p.folded"
+    grep -q ';before_fork (' "$f"
+    grep -q ';after_fork (' "$f"
+    ! grep -q ';in_child (' "$f" || false
+    xmllint --noout "$O/forkexec_cpu/p.svg"
+    grep -q "when the process exec'd another program" "$O/forkexec_leak/p.txt"
+    # what it held at the exec: the last 1,000 strings after_fork() kept
+    grep -q "forkexec\.py:$(line_of tests/hostile/forkexec.py 'keep.append(')" "$O/forkexec_leak/p.txt"
+    for x in txt csv folded raw; do [ -s "$O/forkexec_leak/p.$x" ]; done
 }
 
 @test "attach leaves the target unharmed and nothing behind" {

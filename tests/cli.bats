@@ -295,7 +295,7 @@ interrupted() {   # SIGNAL STATUS CMD...
     PATH="$B:$PATH" TMPDIR="$T" /usr/bin/python3 -c 'import os, signal, sys
 for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
     signal.signal(s, signal.SIG_DFL)
-os.execvp(sys.argv[1], sys.argv[1:])' "$@" </dev/null >/dev/null 2>&1 &
+os.execvp(sys.argv[1], sys.argv[1:])' "$@" </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/interrupted.err" &
     p=$!
     for _ in $(seq 600); do [ -e "$MARK" ] && break; sleep 0.05; done
     [ -e "$MARK" ] || { kill "$p"; echo "$*: never got there"; false; }
@@ -306,8 +306,14 @@ os.execvp(sys.argv[1], sys.argv[1:])' "$@" </dev/null >/dev/null 2>&1 &
     [ "$rc" -eq "$want" ]
     [ -z "$(ls -A "$T")" ] || { ls -lA "$T"; false; }
 }
+# the one line a tool that writes files says then
+says_nothing_written() {
+    cat "$BATS_TEST_TMPDIR/interrupted.err"
+    [ "$(grep -c . "$BATS_TEST_TMPDIR/interrupted.err")" -eq 1 ]
+    grep -q ': interrupted: nothing written$' "$BATS_TEST_TMPDIR/interrupted.err"
+}
 
-@test "every tool: TERM or HUP in the middle of the target check leaves nothing in TMPDIR" {
+@test "every tool: TERM or HUP in the middle of the target check leaves nothing in TMPDIR, and says so in one line" {
     T=$BATS_TEST_TMPDIR/tmp B=$BATS_TEST_TMPDIR/bin MARK=$BATS_TEST_TMPDIR/mark
     mkdir "$T" "$B"
     # a pyenv shim as the command: the check asks `pyenv which`, which is
@@ -321,7 +327,9 @@ os.execvp(sys.argv[1], sys.argv[1:])' "$@" </dev/null >/dev/null 2>&1 &
         # shellcheck disable=SC2086
         {
             interrupted TERM 143 "$ROOT/scripts/$t.sh" $extra --dry-run -c "$B/python3.11 app.py"
+            says_nothing_written
             interrupted HUP 129 "$ROOT/scripts/$t.sh" $extra --dry-run -c "$B/python3.11 app.py"
+            says_nothing_written
         }
     done
 }

@@ -68,12 +68,7 @@ PY=/usr/bin/python3.11
 $PY -c 'import test.test_json' 2>/dev/null ||
     pyscope_die "no CPython test suite for $PY (apt install libpython3.11-testsuite)"
 make -s -C "$PYSCOPE_ROOT" all >&2 || pyscope_die "make failed"
-mkdir -p "$dir" || pyscope_die "cannot create $dir"
-dir=$(CDPATH= cd -- "$dir" && pwd)
-rm -rf "${dir:?}"/*
-mkdir "$dir/out" || pyscope_die "cannot create $dir/out"
-
-quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+dir=$(pyscope_fresh_dir "$dir") || exit 1
 mods=$(printf '%s ' $MODULES)
 tests="$PY -m test -v $mods"
 # the runtime way: pyscope imported and installed, then regrtest as
@@ -86,13 +81,13 @@ runtime="$PY -c 'import pyscope, runpy, sys; pyscope.install(); sys.argv = [\"te
 script=$dir/guest.sh
 {
     printf '#!/bin/sh\n# regrtest.sh, run in the guest by scripts/pyscope-run --no-stap\n'
-    printf 'cd %s\n' "$(quote "$PYSCOPE_ROOT")"
+    printf 'cd %s\n' "$(pyscope_quote "$PYSCOPE_ROOT")"
     printf 'D=$PYSCOPE_OUT\n'
     printf 'way() { w=$1; shift; echo "@@@ $w"; "$@" > "$D/$w.log" 2>&1; echo $? > "$D/$w.rc"; }\n'
-    printf 'way untraced sh -c %s\n' "$(quote "cd /tmp && $tests")"
-    printf 'way cpu-sample scripts/cpu-sample.sh -F 999 --top 5 -o "$D/cpu-sample" -c %s\n' "$(quote "$tests")"
-    printf 'way leak-watch scripts/leak-watch.sh --mode sampled --sample-mean 65536 --top 5 -o "$D/leak-watch" -c %s\n' "$(quote "$tests")"
-    printf 'way runtime sh -c %s\n' "$(quote "cd /tmp && PYTHONPATH=$PYSCOPE_BUILD/py $runtime")"
+    printf 'way untraced sh -c %s\n' "$(pyscope_quote "cd /tmp && $tests")"
+    printf 'way cpu-sample scripts/cpu-sample.sh -F 999 --top 5 -o "$D/cpu-sample" -c %s\n' "$(pyscope_quote "$tests")"
+    printf 'way leak-watch scripts/leak-watch.sh --mode sampled --sample-mean 65536 --top 5 -o "$D/leak-watch" -c %s\n' "$(pyscope_quote "$tests")"
+    printf 'way runtime sh -c %s\n' "$(pyscope_quote "cd /tmp && PYTHONPATH=$PYSCOPE_BUILD/py $runtime")"
 } > "$script"
 
 start=$(date +%s)

@@ -209,14 +209,15 @@ pyscope_stap_args_file() {
 # argument list of a run of scripts/cpu-sample.stp (cpu-sample.sh and
 # py-top.sh, one compiled module for both), one word a line as above:
 # the transport buffer, pyscope_stap_args_file's words, the duration ($secs)
-# as a module parameter (one module serves every -d), the script and its
+# and whether the target was attached to ($pid) as module parameters (one
+# module serves every -d, -p and -c), the script and its
 # arguments (its head comment says what they are).
 pyscope_cpu_sample_args() {
     {
         printf -- '-s\n32\n'
         pyscope_stap_tapset_args && pyscope_stap_target_args &&
-            printf -- '-G\npyscope_duration_s=%s\n%s\n%s\n%s\n%s\n%s\n' \
-                "$secs" "$PYSCOPE_ROOT/scripts/cpu-sample.stp" \
+            printf -- '-G\npyscope_duration_s=%s\n-G\npyscope_attached=%s\n%s\n%s\n%s\n%s\n%s\n' \
+                "$secs" "$( [ -n "${pid:-}" ] && echo 1 || echo 0)" "$PYSCOPE_ROOT/scripts/cpu-sample.stp" \
                 "$((1000000000 / $2))" "$3" "$4" "$5"
     } > "$1"
 }

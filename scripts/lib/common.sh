@@ -56,11 +56,24 @@ pyscope_tmp_init() {
 # pyscope_signal_traps: INT, TERM and HUP end the script through its EXIT
 # trap, with the status a shell gives for them (128 + the signal's
 # number): sh runs no EXIT trap when a signal kills it, which would leave
-# its temporary files behind.
+# its temporary files behind.  A tool that writes files sets
+# PYSCOPE_OUTPUTS="nothing written" (not exported): it is said then, on
+# one line (a tool writes its files only at its very end, see
+# pyscope_commit).
 pyscope_signal_traps() {
-    trap 'exit 129' HUP
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    trap '_pyscope_signalled 129' HUP
+    trap '_pyscope_signalled 130' INT
+    trap '_pyscope_signalled 143' TERM
+}
+_pyscope_signalled() {
+    [ -z "${PYSCOPE_OUTPUTS:-}" ] || pyscope_note "interrupted: $PYSCOPE_OUTPUTS"
+    exit "$1"
+}
+# pyscope_commit: from here on the tool only renames its finished files
+# into place; INT, TERM and HUP wait until it has (a signal then would
+# leave some of the files written and others not)
+pyscope_commit() {
+    trap '' HUP INT TERM
 }
 _pyscope_exit() {
     # helpers still running (progress lines, a report reader following
@@ -111,7 +124,8 @@ pyscope_cpu_ticks() {
 # runner goes in the background, so that an INT or TERM to this script
 # alone (kill -INT, a supervisor) is passed on too, as a TERM, which the
 # runner and stap treat like Ctrl-C (a background job ignores SIGINT);
-# what was collected is then still written.
+# what was collected is then still written.  PYSCOPE_INTERRUPTED is 1
+# after such a signal.
 pyscope_run_target() {
     _o=$1 _f=$2 _e=$3
     shift 3
@@ -133,7 +147,8 @@ pyscope_run_target() {
             -c "$cmd" "$_o" "$_f" -- "$@" 2> "$_e" &
     fi
     _r=$!
-    trap 'pyscope_note "interrupted: writing what was collected"; kill -TERM "$_r" 2>/dev/null' INT TERM
+    PYSCOPE_INTERRUPTED=0
+    trap 'PYSCOPE_INTERRUPTED=1; pyscope_note "interrupted: writing what was collected"; kill -TERM "$_r" 2>/dev/null' INT TERM
     pyscope_wait "$_r"
     pyscope_signal_traps
 }
@@ -148,6 +163,17 @@ pyscope_wait() {
         [ "$PYSCOPE_RC" -gt 128 ] && kill -0 "$1" 2>/dev/null && continue
         break
     done
+}
+
+# pyscope_fresh_dir DIR: DIR, made and emptied, with an empty DIR/out
+# (what a guest run's --out-dir fills); prints DIR's absolute path.  For
+# tests/regrtest.sh and tests/soak.sh, whose logs live there.
+pyscope_fresh_dir() {
+    mkdir -p "$1" || pyscope_die "cannot create $1"
+    _fd=$(CDPATH= cd -- "$1" && pwd) || pyscope_die "cannot enter $1"
+    rm -rf "${_fd:?}"/*
+    mkdir "$_fd/out" || pyscope_die "cannot create $_fd/out"
+    printf '%s\n' "$_fd"
 }
 
 # pyscope_quote WORD: WORD as the shell reads it back (quoted when needed)

@@ -102,28 +102,88 @@ wait_module
 sleep 3
 kill -INT "-$BG_PID"
 wait "$BG_PID"
+# and Ctrl-C early: once the tool has named the interpreter, before its
+# module loads or as it loads (what a user who changed their mind does)
+run_bg interrupt_early scripts/cpu-sample.sh -p "$F" -o "$O/interrupt_early/p"
+until grep -q 'cpu-sample: CPython' "$O/interrupt_early/out" 2>/dev/null; do
+    kill -0 "$BG_PID" 2>/dev/null || break
+    sleep 0.05
+done
+kill -INT "-$BG_PID"
+wait "$BG_PID"
+lsmod | awk '$1 ~ /^pyscope_/' > "$O/interrupt_early/modules"
 kill "$F"
 
 # H: hostile memory (tests/hostile): the target's frames replaced, 400 ms
 # at a time, by chains that lie (a cycle, an unmapped caller, a garbage
 # code object, strings and a line table claiming 2**40, 100,000 frames),
-# round after round, while py-stack reads it, a profile and a trace-mode
-# leak watch attach to it; then (SIGUSR1) the target says whether it
-# survived
+# round after round, each chain under a frame label, while py-stack reads
+# it, a profile (labels split: its label walks meet the chains) and a
+# trace-mode leak watch attach to it; then (SIGUSR1) the target says
+# whether it survived
 if [ -n "${HOSTILE:-}" ]; then
-    PYTHONPATH=$HOSTILE $PY tests/hostile/run.py --rounds 0 400 > "$O/H.log" 2>&1 &
+    PYTHONPATH=$HOSTILE:$PYTHONPATH $PY tests/hostile/run.py --rounds 0 400 > "$O/H.log" 2>&1 &
     H=$!
     until grep -q 'chain in place' "$O/H.log"; do
         kill -0 "$H" 2>/dev/null || break
         sleep 0.1
     done
     run_case hostile_stack scripts/py-stack.sh -p "$H"
-    run_case hostile_cpu scripts/cpu-sample.sh -p "$H" -d 5 -o "$O/hostile_cpu/p"
-    run_case hostile_leak scripts/leak-watch.sh -p "$H" -d 5 -o "$O/hostile_leak/p"
+    run_case hostile_cpu scripts/cpu-sample.sh -p "$H" -d 5 --labels split -o "$O/hostile_cpu/p"
+    run_case hostile_leak scripts/leak-watch.sh -p "$H" -d 5 --mode trace -o "$O/hostile_leak/p"
     kill -USR1 "$H"
     wait "$H"
     echo $? > "$O/H.rc"
 fi
+
+# I: real code in the shapes that stress a walker (tests/hostile/shapes.py):
+# a recursion 10,000 frames deep, 200 idle threads, a function and a file
+# with non-ASCII names, a name of 10,000 characters, generators torn down
+# while sampled; py-stack and a profile read it while all of it runs (the
+# leak watch's stack keys are the same walk; hostile_leak covers them)
+mkdir -p "$O/shapes"
+$PY tests/hostile/shapes.py "$O/shapes" > "$O/I.log" 2>&1 &
+I=$!
+until grep -q '^ready' "$O/I.log"; do
+    kill -0 "$I" 2>/dev/null || break
+    sleep 0.1
+done
+# (Python frames only: the native unwinding of 205 threads takes 2 s on
+# this host, 95 s in the emulated guest)
+run_case shapes_stack scripts/py-stack.sh --no-native -p "$I"
+run_case shapes_cpu scripts/cpu-sample.sh -p "$I" -d 4 -o "$O/shapes_cpu/p"
+kill -USR1 "$I"
+wait "$I"
+echo $? > "$O/I.rc"
+
+# J: a target that forks and then execs a program that is not Python
+# (tests/hostile/forkexec.py), told to go on once the tool has attached;
+# a profile, then a leak watch, each of its own target
+for t in cpu leak; do
+    $PY tests/hostile/forkexec.py 5 > "$O/J_$t.log" 2>&1 &
+    J=$!
+    until grep -q '^ready' "$O/J_$t.log"; do
+        kill -0 "$J" 2>/dev/null || break
+        sleep 0.1
+    done
+    case $t in
+        cpu) run_bg forkexec_cpu scripts/cpu-sample.sh -p "$J" -d 5 -o "$O/forkexec_cpu/p" ;;
+        leak) run_bg forkexec_leak scripts/leak-watch.sh -p "$J" -d 5 --mode trace -o "$O/forkexec_leak/p" ;;
+    esac
+    # on once it samples (its module loaded, and a second of samples) or
+    # once its first snapshot is out (uprobes take seconds to register)
+    case $t in
+        cpu) wait_module; sleep 1 ;;
+        leak) until grep -q '^leak-watch: *[0-9.]* s ' "$O/forkexec_leak/out" 2>/dev/null; do
+                  kill -0 "$BG_PID" 2>/dev/null || break
+                  sleep 0.2
+              done ;;
+    esac
+    kill -USR1 "$J"
+    wait "$BG_PID"
+    wait "$J"
+    echo $? > "$O/J_$t.rc"
+done
 
 # bad input on the attach path
 sleep 600 &

@@ -2,6 +2,8 @@
 milliseconds each (a profiler samples them), ROUNDS times over (0: until
 SIGUSR1, which ends the run after the chain in place), then one line
 "survived N" (N chains run); tests/attach/debian.sh and tests/attach.bats.
+When pyscope's runtime can be imported, each chain runs under a frame
+label ("hostile-KIND"), so that a profile's label walks meet the chains.
 
 usage: run.py [--rounds ROUNDS] [MS [KIND]]   (default 1, 500, every kind)
 """
@@ -10,6 +12,11 @@ import signal
 import sys
 
 import hostile
+
+try:
+    import pyscope
+except ImportError:
+    pyscope = None
 
 KINDS = ["cycle", "unmapped", "garbage", "wild-string", "lying-lines",
          "long"]
@@ -29,7 +36,11 @@ def main(rounds, ms, kinds):
         for kind in kinds:
             if stop:
                 break
-            n = hostile.run(kind, victim.__code__, ms)
+            if pyscope is None:
+                n = hostile.run(kind, victim.__code__, ms)
+            else:
+                with pyscope.label("hostile-" + kind):
+                    n = hostile.run(kind, victim.__code__, ms)
             print("hostile %s: %d spins" % (kind, n), flush=True)
             done += n > 0
     assert victim() == 45

@@ -433,6 +433,9 @@ close_snapshot(struct leak *lk, const struct field *f, size_t n)
     lk->snap_total_blocks[lk->nsnap] = total_blocks;
     lk->nsnap++;
     lk->live_blocks = v[1];
+    if (v[1] > lk->peak_live_blocks) {
+        lk->peak_live_blocks = v[1];
+    }
     lk->dropped = v[2];
     lk->dropped_bytes = v[3];
     lk->missed_frees = v[4];
@@ -656,6 +659,9 @@ final_reason_text(int64_t reason)
     case 4:
         return "when the interpreter began finalizing (the program's own "
                "state, before the teardown freed its objects)";
+    case 5:
+        return "when the process exec'd another program (its heap went "
+               "with it; the watch ended there)";
     default:
         return "for an unknown reason";
     }
@@ -697,6 +703,14 @@ leak_write_report(const struct leak *lk, size_t top, FILE *out)
     }
     else {
         sb_append_str(&sb, "no snapshot was taken: nothing to report\n");
+    }
+    if (stream_has_counter(&lk->st, "max_live")) {
+        sb_printf(&sb, "tables: %" PRId64 " of %" PRId64 " live blocks at "
+                  "the fullest snapshot, %" PRId64 " of %" PRId64 " stacks "
+                  "(their memory is fixed when the probes load)\n",
+                  lk->peak_live_blocks, stream_counter(&lk->st, "max_live"),
+                  stream_counter(&lk->st, "stacks"),
+                  stream_counter(&lk->st, "max_stacks"));
     }
     if (!stream_has_counter(&lk->st, "events")) {
         sb_append_str(&sb, "WARNING: the tracer's closing records never "

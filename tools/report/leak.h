@@ -75,6 +75,7 @@ struct leak {
     size_t snap_cap;
 
     int64_t live_blocks;        /* from the last E record */
+    int64_t peak_live_blocks;   /* the most any E record gave */
     int64_t dropped;
     int64_t dropped_bytes;
     int64_t missed_frees;

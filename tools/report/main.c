@@ -513,6 +513,8 @@ end_reason_text(int64_t reason)
         return "the target process exited";
     case 3:
         return "interrupted";
+    case 4:
+        return "the target process exec'd another program";
     default:
         return "for an unknown reason";
     }
