@@ -138,9 +138,7 @@ report=$PYSCOPE_BUILD/pyscope-report
 pyscope_make_all
 
 pyscope_step "built"
-# a signal before the outputs are in place: one line says so
-PYSCOPE_OUTPUTS="nothing written"
-pyscope_tmp_init
+pyscope_tmp_init --outputs
 pyscope_check_target "$pid" "$cmd" "$runner_mode"
 pyscope_step "target checked, layout read"
 # --wall tells GIL waits by CPython's take_gil() on the stack: say so when
@@ -199,10 +197,7 @@ if grep -q 'probe overhead.*exceeded threshold' "$work/err"; then
 fi
 if ! grep -q '^[SW]' "$raw"; then
     # no sample: an idle process, or a run that failed
-    if [ "${PYSCOPE_INTERRUPTED:-0}" = 1 ]; then
-        pyscope_note "interrupted before the first sample: nothing written"
-        exit 130
-    fi
+    pyscope_stop_if_interrupted "the first sample"
     if grep -q '^X	end_reason	2$' "$raw"; then
         pyscope_die "no samples: ${pid:+PID $pid}${cmd:+the command} exited before a sample was taken; nothing written"
     fi

@@ -106,9 +106,7 @@ PYSCOPE_CLI_FLAGS=""
 PYSCOPE_CLI_ALIASES="--interval=-i"
 PYSCOPE_T0=${PYSCOPE_T0:-$(pyscope_now_ms)}
 export PYSCOPE_T0
-# a signal before the outputs are in place: one line says so
-PYSCOPE_OUTPUTS="nothing written"
-pyscope_tmp_init
+pyscope_tmp_init --outputs
 work=$PYSCOPE_TMP
 globs=$work/globs
 : > "$globs"
@@ -210,7 +208,7 @@ minage_iv=$(( (minage + interval - 1) / interval ))
 # shellcheck disable=SC2086
 # (the duration and -p are module parameters: one module serves every -d,
 # -p and -c)
-set -- "$@" -G "pyscope_duration_s=$secs" -G "pyscope_attached=$( [ -n "$pid" ] && echo 1 || echo 0)" \
+set -- "$@" -G "pyscope_duration_s=$secs" -G "$(pyscope_attached_param)" \
     "$PYSCOPE_ROOT/scripts/leak-watch.stp" \
     "$((interval * 1000))" $doms "$minage_iv" "$sampled" "$maxlive" 16384
 
@@ -251,10 +249,7 @@ if [ "$verbose" = 1 ]; then
     [ -z "$at" ] || pyscope_note "probes on $((at - PYSCOPE_T0)) ms after the start"
 fi
 if ! grep -q '^E' "$raw"; then
-    if [ "${PYSCOPE_INTERRUPTED:-0}" = 1 ]; then
-        pyscope_note "interrupted before the first snapshot: nothing written"
-        exit 130
-    fi
+    pyscope_stop_if_interrupted "the first snapshot"
     pyscope_die "no snapshot was taken (stap exit $rc); see the messages above"
 fi
 [ "$lrc" = 0 ] || pyscope_die "pyscope-leak failed (exit $lrc)"

@@ -77,9 +77,7 @@ pyscope_cli_number interval --interval 100 60000
 viewer=$PYSCOPE_BUILD/pyscope-top
 pyscope_make_all
 pyscope_step "built"
-# a signal before the outputs are in place: one line says so
-PYSCOPE_OUTPUTS="nothing written"
-pyscope_tmp_init
+pyscope_tmp_init --outputs
 pyscope_check_target "$pid" "$cmd" "$runner_mode"
 pyscope_step "target checked, layout read"
 
@@ -119,10 +117,7 @@ vrc=$PYSCOPE_RC
 pyscope_target_gone "$work/err"
 pyscope_show_stap_errors "$work/err"
 [ "$vrc" = 0 ] || pyscope_die "the view failed (exit $vrc)"
-if ! grep -q '^S' "$raw" && [ "${PYSCOPE_INTERRUPTED:-0}" = 1 ]; then
-    pyscope_note "interrupted before the first sample: nothing written"
-    exit 130
-fi
+grep -q '^S' "$raw" || pyscope_stop_if_interrupted "the first sample"
 grep -q '^S' "$raw" ||
     pyscope_die "no samples were taken (stap exit $rc); see the messages above"
 if [ -n "$prefix" ]; then

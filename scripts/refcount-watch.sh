@@ -132,9 +132,7 @@ fi
     pyscope_die "--addr needs -p PID: a command's objects have no address before it runs"
 pyscope_make_all
 pyscope_step "built"
-# a signal before the outputs are in place: one line says so
-PYSCOPE_OUTPUTS="nothing written"
-pyscope_tmp_init
+pyscope_tmp_init --outputs
 pyscope_check_target "$pid" "$cmd" "$runner_mode"
 pyscope_step "target checked, layout read"
 

@@ -205,6 +205,12 @@ pyscope_stap_args_file() {
     pyscope_stap_tapset_args > "$1" && pyscope_stap_target_args >> "$1"
 }
 
+# pyscope_attached_param: the module parameter cpu-sample.stp and
+# leak-watch.stp take for how the target came ($pid: attached, 1; -c: 0)
+pyscope_attached_param() {
+    if [ -n "${pid:-}" ]; then echo pyscope_attached=1; else echo pyscope_attached=0; fi
+}
+
 # pyscope_cpu_sample_args FILE HZ CHILDREN PYONLY WALL: the whole stap
 # argument list of a run of scripts/cpu-sample.stp (cpu-sample.sh and
 # py-top.sh, one compiled module for both), one word a line as above:
@@ -216,8 +222,8 @@ pyscope_cpu_sample_args() {
     {
         printf -- '-s\n32\n'
         pyscope_stap_tapset_args && pyscope_stap_target_args &&
-            printf -- '-G\npyscope_duration_s=%s\n-G\npyscope_attached=%s\n%s\n%s\n%s\n%s\n%s\n' \
-                "$secs" "$( [ -n "${pid:-}" ] && echo 1 || echo 0)" "$PYSCOPE_ROOT/scripts/cpu-sample.stp" \
+            printf -- '-G\npyscope_duration_s=%s\n-G\n%s\n%s\n%s\n%s\n%s\n%s\n' \
+                "$secs" "$(pyscope_attached_param)" "$PYSCOPE_ROOT/scripts/cpu-sample.stp" \
                 "$((1000000000 / $2))" "$3" "$4" "$5"
     } > "$1"
 }

@@ -42,11 +42,13 @@ pyscope_show_stap_errors() {
         -e '_stp_read_address failed to access memory' -e '^Rerun with -v' "$1" >&2
 }
 
-# pyscope_tmp_init: a private temporary directory for this run
+# pyscope_tmp_init [--outputs]: a private temporary directory for this run
 # (PYSCOPE_TMP), removed on every exit path, early errors and INT, TERM
 # and HUP included, and the background helpers listed in PYSCOPE_HELPERS
-# (PIDs) stopped.
+# (PIDs) stopped.  --outputs: the tool writes files, only at its very end
+# (pyscope_commit), so a signal before then says "nothing written".
 pyscope_tmp_init() {
+    [ "${1:-}" != --outputs ] || PYSCOPE_OUTPUTS="nothing written"
     PYSCOPE_TMP=""
     trap '_pyscope_exit' EXIT
     pyscope_signal_traps
@@ -56,10 +58,8 @@ pyscope_tmp_init() {
 # pyscope_signal_traps: INT, TERM and HUP end the script through its EXIT
 # trap, with the status a shell gives for them (128 + the signal's
 # number): sh runs no EXIT trap when a signal kills it, which would leave
-# its temporary files behind.  A tool that writes files sets
-# PYSCOPE_OUTPUTS="nothing written" (not exported): it is said then, on
-# one line (a tool writes its files only at its very end, see
-# pyscope_commit).
+# its temporary files behind.  A tool that writes files (pyscope_tmp_init
+# --outputs) says on one line that it wrote nothing.
 pyscope_signal_traps() {
     trap '_pyscope_signalled 129' HUP
     trap '_pyscope_signalled 130' INT
@@ -151,6 +151,15 @@ pyscope_run_target() {
     trap 'PYSCOPE_INTERRUPTED=1; pyscope_note "interrupted: writing what was collected"; kill -TERM "$_r" 2>/dev/null' INT TERM
     pyscope_wait "$_r"
     pyscope_signal_traps
+}
+
+# pyscope_stop_if_interrupted WHAT: after pyscope_run_target, when a signal
+# stopped the run before WHAT ("the first sample") was collected: one line
+# saying nothing was written, and the status of an interrupted run (130)
+pyscope_stop_if_interrupted() {
+    [ "${PYSCOPE_INTERRUPTED:-0}" = 1 ] || return 0
+    pyscope_note "interrupted before $1: nothing written"
+    exit 130
 }
 
 # pyscope_wait PID: wait for the background job PID to end, through the

@@ -142,12 +142,8 @@ fi
 # while sampled; py-stack and a profile read it while all of it runs (the
 # leak watch's stack keys are the same walk; hostile_leak covers them)
 mkdir -p "$O/shapes"
-$PY tests/hostile/shapes.py "$O/shapes" > "$O/I.log" 2>&1 &
-I=$!
-until grep -q '^ready' "$O/I.log"; do
-    kill -0 "$I" 2>/dev/null || break
-    sleep 0.1
-done
+SVC_SCRIPT=tests/hostile/shapes.py start_service I "$O/shapes"
+I=$SVC_PID
 # (Python frames only: the native unwinding of 205 threads takes 2 s on
 # this host, 95 s in the emulated guest)
 run_case shapes_stack scripts/py-stack.sh --no-native -p "$I"
@@ -160,12 +156,8 @@ echo $? > "$O/I.rc"
 # (tests/hostile/forkexec.py), told to go on once the tool has attached;
 # a profile, then a leak watch, each of its own target
 for t in cpu leak; do
-    $PY tests/hostile/forkexec.py 5 > "$O/J_$t.log" 2>&1 &
-    J=$!
-    until grep -q '^ready' "$O/J_$t.log"; do
-        kill -0 "$J" 2>/dev/null || break
-        sleep 0.1
-    done
+    SVC_SCRIPT=tests/hostile/forkexec.py start_service "J_$t" 5
+    J=$SVC_PID
     case $t in
         cpu) run_bg forkexec_cpu scripts/cpu-sample.sh -p "$J" -d 5 -o "$O/forkexec_cpu/p" ;;
         leak) run_bg forkexec_leak scripts/leak-watch.sh -p "$J" -d 5 --mode trace -o "$O/forkexec_leak/p" ;;
