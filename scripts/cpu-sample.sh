@@ -210,6 +210,9 @@ if ! grep -q '^[SW]' "$raw"; then
     fi
     pyscope_die "no samples were taken (stap exit $rc); see the messages above"
 fi
+# the run is over: a signal from here on keeps its stream, whole
+pyscope_keep_on_signal "$raw" "$prefix.raw" \
+    "$(pyscope_quote "$report") --mode $mode --folded $(pyscope_quote "$prefix.folded") $(pyscope_quote "$prefix.raw") writes the profile from them"
 set -- --mode "$mode" --top "$top" --labels "$labels" \
     --title "pyscope CPU profile: ${cmd:-PID $pid}"
 [ "$want_folded" = 0 ] || set -- "$@" --folded "$work/out.folded"
@@ -220,8 +223,13 @@ set -- --mode "$mode" --top "$top" --labels "$labels" \
 [ -z "$nolines" ] || set -- "$@" --no-lines
 [ -z "$minwidth" ] || set -- "$@" --minwidth "$minwidth"
 [ "$labels" != join ] || set -- "$@" --labels-csv "$work/out.labels.csv"
-"$report" "$@" "$raw" ||
+"$report" "$@" "$raw" || {
+    # (what it said is above; the records stay, for another look)
+    pyscope_commit
+    mv "$raw" "$prefix.raw" 2>/dev/null &&
+        pyscope_die "pyscope-report failed; the run's records are kept in $prefix.raw"
     pyscope_die "pyscope-report failed"
+}
 # A few samples of an attached process: it was almost idle (its only CPU
 # time can be the few milliseconds the attach itself runs in it)
 nsamples=$(grep -c '^S' "$raw")

@@ -242,6 +242,9 @@ rc=$PYSCOPE_RC
 pyscope_target_gone "$errlog"
 pyscope_show_stap_errors "$errlog"
 : > "$work/done"
+# the run is over: a signal from here on keeps its stream, whole
+grep -q '^E' "$raw" && pyscope_keep_on_signal "$raw" "$prefix.raw" \
+    "$(pyscope_quote "$leak") $(pyscope_quote "$prefix.raw") prints the report from them"
 wait "$reader"
 lrc=$?
 if [ "$verbose" = 1 ]; then
@@ -252,7 +255,13 @@ if ! grep -q '^E' "$raw"; then
     pyscope_stop_if_interrupted "the first snapshot"
     pyscope_die "no snapshot was taken (stap exit $rc); see the messages above"
 fi
-[ "$lrc" = 0 ] || pyscope_die "pyscope-leak failed (exit $lrc)"
+if [ "$lrc" != 0 ]; then
+    # (what it said is above; the records stay, for another look)
+    pyscope_commit
+    mv "$raw" "$prefix.raw" 2>/dev/null &&
+        pyscope_die "pyscope-leak failed (exit $lrc); the run's records are kept in $prefix.raw"
+    pyscope_die "pyscope-leak failed (exit $lrc)"
+fi
 
 # The plot: a fixed gnuplot script over fixed file names in $work, so no
 # name or path from the run ever becomes gnuplot syntax.

@@ -378,3 +378,120 @@ says_nothing_written() {
         [ "$status" -eq 0 ]
     fi
 }
+
+# A tree of pyscope in which the run is a stand-in (scripts/pyscope-run
+# writes a fixed record stream) and the report waits for a signal: what a
+# second Ctrl-C while the report is written does, without SystemTap.
+# fake_tree DIR STREAM: the tree in DIR (PYSCOPE_ROOT), its build products
+# in DIR/build (PYSCOPE_BUILD), the real ones but for the report tools,
+# which mark $MARK and wait before they run
+fake_tree() {
+    d=$1 stream=$2
+    mkdir -p "$d/build"
+    cp -r "$ROOT/scripts" "$d/"
+    ln -s "$ROOT/tapsets" "$d/tapsets"
+    : > "$d/INSTALLED"
+    for f in "$ROOT"/build/*; do ln -s "$f" "$d/build/"; done
+    for r in pyscope-report pyscope-leak; do
+        rm "$d/build/$r"
+        # (leak-watch's reader follows the stream from the start, until
+        # the file after --follow says the run is over)
+        cat > "$d/build/$r" <<EOT
+#!/bin/sh
+done=""
+prev=""
+for a in "\$@"; do [ "\$prev" != --follow ] || done=\$a; prev=\$a; done
+while [ -n "\$done" ] && [ ! -e "\$done" ]; do sleep 0.05; done
+: > "$MARK"
+sleep 30
+exec "$ROOT/build/$r" "\$@"
+EOT
+        chmod +x "$d/build/$r"
+    done
+    # the run: the stream, into the file after --data
+    cat > "$d/scripts/pyscope-run" <<EOT
+#!/bin/sh
+while [ \$# -gt 0 ] && [ "\$1" != --data ]; do shift; done
+cp "$stream" "\$2"
+EOT
+}
+
+@test "a Ctrl-C while the report is written, or a report tool that fails, keeps the run's records whole; after the Ctrl-C one line says how to write the report from them" {
+    T=$BATS_TEST_TMPDIR/tmp MARK=$BATS_TEST_TMPDIR/mark
+    mkdir "$T"
+    # a profile's stream: a thread, one Python frame, 3 samples
+    printf 'V\t1\tcpu-sample\nT\t100\tpython3.11\t100\nC\t1000\twork\t/srv/app.py\t3\nL\t1000\t10\t4\n' > "$BATS_TEST_TMPDIR/cpu.raw"
+    for _ in 1 2 3; do printf 'S\t100\tok\tp1000:10 \n' >> "$BATS_TEST_TMPDIR/cpu.raw"; done
+    printf 'X\tperiod_ns\t10101010\nX\tend_reason\t3\n' >> "$BATS_TEST_TMPDIR/cpu.raw"
+    # a leak watch's stream: one snapshot, 4096 bytes in 2 blocks at a line
+    printf 'V\t1\tleak-watch\nI\tmode\ttrace\nI\tinterval_ms\t1000\nC\t1000\twork\t/srv/app.py\t3\nL\t1000\t10\t4\nK\t0\tm[stack-table-full]\nK\t1\tp1000:10 \nA\t1000\t1\t4096\t2\nE\t1000\t2\t0\t0\t0\nX\tfinal_reason\t3\n' > "$BATS_TEST_TMPDIR/leak.raw"
+    for t in cpu leak; do
+        fake_tree "$BATS_TEST_TMPDIR/$t-tree" "$BATS_TEST_TMPDIR/$t.raw"
+    done
+    for t in cpu leak; do
+        rm -f "$MARK"
+        case $t in
+            cpu) tool=cpu-sample ;;
+            leak) tool=leak-watch ;;
+        esac
+        o=$BATS_TEST_TMPDIR/$t-out/p
+        mkdir -p "${o%/*}"
+        # its own process group, as a terminal's foreground job: Ctrl-C
+        # is an INT to the group
+        PYSCOPE_ROOT=$BATS_TEST_TMPDIR/$t-tree PYSCOPE_BUILD=$BATS_TEST_TMPDIR/$t-tree/build \
+            PYSCOPE_CACHE=$BATS_TEST_TMPDIR/cache TMPDIR=$T /usr/bin/python3 -c 'import os, signal, sys
+for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+    signal.signal(s, signal.SIG_DFL)
+os.setsid()
+os.execvp(sys.argv[1], sys.argv[1:])' "$BATS_TEST_TMPDIR/$t-tree/scripts/$tool.sh" \
+            -c "$PY $ROOT/examples/busy.py" -o "$o" \
+            </dev/null >"$BATS_TEST_TMPDIR/$t.out" 2>"$BATS_TEST_TMPDIR/$t.err" &
+        p=$!
+        for _ in $(seq 600); do [ -e "$MARK" ] && break; sleep 0.05; done
+        [ -e "$MARK" ] || { kill -- "-$p"; cat "$BATS_TEST_TMPDIR/$t.err"; false; }
+        kill -INT -- "-$p"
+        rc=0
+        wait "$p" || rc=$?
+        cat "$BATS_TEST_TMPDIR/$t.err"
+        [ "$rc" -eq 130 ]
+        # the records, as the run wrote them, and nothing else
+        cmp "$BATS_TEST_TMPDIR/$t.raw" "$o.raw"
+        [ "$(ls "${o%/*}")" = p.raw ]
+        [ -z "$(ls -A "$T")" ]
+        # one line says so, with a command that writes the report
+        last=$(tail -n 1 "$BATS_TEST_TMPDIR/$t.err")
+        echo "$last" | grep -F "$tool: interrupted while writing the report: the run's records are kept in $o.raw ("
+        hint=${last##*(}
+        hint=${hint% writes the profile from them)}
+        hint=${hint% prints the report from them)}
+        # (the real report tool, not this tree's waiting one)
+        hint=${hint//$BATS_TEST_TMPDIR\/$t-tree\/build/$ROOT\/build}
+        eval "$hint" > "$BATS_TEST_TMPDIR/$t.report"
+        cat "$BATS_TEST_TMPDIR/$t.report"
+        case $t in
+            cpu) grep -qx 'python3.11 (tid 100);work (/srv/app.py:4) 3' "$o.folded" ;;
+            leak) grep -q 'app.py:4' "$BATS_TEST_TMPDIR/$t.report"
+                  grep -q '4096' "$BATS_TEST_TMPDIR/$t.report" ;;
+        esac
+    done
+    # a report tool that fails keeps them too
+    for t in cpu leak; do
+        case $t in
+            cpu) tool=cpu-sample r=pyscope-report ;;
+            leak) tool=leak-watch r=pyscope-leak ;;
+        esac
+        printf '#!/bin/sh\necho "%s: cannot go on" >&2\nexit 1\n' "$r" > "$BATS_TEST_TMPDIR/$t-tree/build/$r"
+        o=$BATS_TEST_TMPDIR/$t-failed/p
+        mkdir -p "${o%/*}"
+        run env PYSCOPE_ROOT="$BATS_TEST_TMPDIR/$t-tree" PYSCOPE_BUILD="$BATS_TEST_TMPDIR/$t-tree/build" \
+            PYSCOPE_CACHE="$BATS_TEST_TMPDIR/cache" TMPDIR="$T" \
+            "$BATS_TEST_TMPDIR/$t-tree/scripts/$tool.sh" -c "$PY $ROOT/examples/busy.py" -o "$o"
+        echo "$output"
+        [ "$status" -eq 1 ]
+        echo "$output" | grep -qx "$r: cannot go on"
+        [ "${lines[-1]}" = "$tool: $r failed$([ $t = leak ] && echo ' (exit 1)'); the run's records are kept in $o.raw" ]
+        cmp "$BATS_TEST_TMPDIR/$t.raw" "$o.raw"
+        [ "$(ls "${o%/*}")" = p.raw ]
+        [ -z "$(ls -A "$T")" ]
+    done
+}

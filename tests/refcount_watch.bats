@@ -126,6 +126,17 @@ src_line() {
     echo "$output" | grep -E '^dict refcount=[0-9]+ dict\(len=3\)$'
     echo "$output" | grep -E '^Thing refcount=[0-9]+ <Thing at 0x[0-9a-f]+>$'
     echo "$output" | grep -E '^bad pointer: <invalid 0x10> -1$'
+    # the forged objects (their reference counts near 2**30): each cut at
+    # a bound or marked, and no error
+    F='refcount=107374[0-9]{4}'
+    echo "$output" | grep -E "^str $F 'x{40}'\.\.$"
+    echo "$output" | grep -E "^str $F <invalid 0x[0-9a-f]+>$"
+    echo "$output" | grep -E "^bytes $F b\"y{40}\"\.\.$"
+    echo "$output" | grep -E "^bytes $F <bytes of bad size -5 at 0x[0-9a-f]+>$"
+    echo "$output" | grep -E "^int $F <int of 1099511627776 digits>$"
+    echo "$output" | grep -E "^list $F <list of bad size -1 at 0x[0-9a-f]+>$"
+    [ "$(echo "$output" | grep -cE "^<invalid 0x[0-9a-f]+> $F <invalid 0x[0-9a-f]+>$")" = 2 ]
+    ! echo "$output" | grep -E '^(ERROR|WARNING)' || false
     # no newline of the target's text leaked into a line of ours
-    [ "$(echo "$output" | grep -c '^str ')" = 2 ]
+    [ "$(echo "$output" | grep -c '^str ')" = 4 ]
 }

@@ -19,6 +19,7 @@ setup_file() {
     grep -q 'subbuf_size - buf->offset <= sizeof(struct _stp_trace)' "$rt/transport/relay_v2.c"
     ! grep -q 'subbuf_size - buf->offset <= sizeof(struct _stp_trace)' /usr/share/systemtap/runtime/transport/relay_v2.c || false
     grep -q _stp_transport_data_fs_drain "$rt/transport/transport.c"
+    grep -q 'stapio did not read the end of the' "$rt/transport/transport.c"
     ! grep -q _stp_transport_data_fs_drain /usr/share/systemtap/runtime/transport/transport.c || false
 }
 

@@ -66,8 +66,23 @@ pyscope_signal_traps() {
     trap '_pyscope_signalled 143' TERM
 }
 _pyscope_signalled() {
+    if [ -n "${PYSCOPE_KEEP:-}" ] && [ -f "$PYSCOPE_KEEP" ]; then
+        trap '' HUP INT TERM
+        if mv "$PYSCOPE_KEEP" "$PYSCOPE_KEEP_AS" 2>/dev/null; then
+            pyscope_note "interrupted while writing the report: the run's records are kept in $PYSCOPE_KEEP_AS ($PYSCOPE_KEEP_HINT)"
+            exit "$1"
+        fi
+    fi
     [ -z "${PYSCOPE_OUTPUTS:-}" ] || pyscope_note "interrupted: $PYSCOPE_OUTPUTS"
     exit "$1"
+}
+# pyscope_keep_on_signal FILE DEST HINT: the run is over and FILE holds
+# its whole record stream; an INT, TERM or HUP from here until
+# pyscope_commit (a second Ctrl-C while the report is written) moves FILE
+# to DEST, the one output then written, and says so in one line, with
+# HINT: how to write the report from it
+pyscope_keep_on_signal() {
+    PYSCOPE_KEEP=$1 PYSCOPE_KEEP_AS=$2 PYSCOPE_KEEP_HINT=$3
 }
 # pyscope_commit: from here on the tool only renames its finished files
 # into place; INT, TERM and HUP wait until it has (a signal then would
@@ -282,7 +297,8 @@ _pyscope_stap_runtime_choose() {
     fi
     # 4. stapio stops its readers as soon as the module answers STP_EXIT:
     #    what they had not read yet, the end probes' output on a busy run,
-    #    was lost.  The module now waits (at most 2 s) for them to take it.
+    #    was lost.  The module now waits for them to take it, as long as
+    #    they make progress, and says so when they did not.
     if grep -q '^static void _stp_transport_data_fs_stop(void)' "$sysrt/transport/relay_v2.c" &&
         ! grep -q _stp_transport_data_fs_drain "$sysrt/transport/relay_v2.c"; then
         fixes="$fixes relay-drain-at-exit"

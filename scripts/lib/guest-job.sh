@@ -54,35 +54,30 @@ done < "$J/binaries"
 
 cd "$PYSCOPE_CWD" 2>/dev/null || cd /
 
-# stap's output reaches the job directory (9p) through a pipe and cat,
-# which writes what has piled up in one go: stapio writes each message on
-# its own, and one 9p write per message made its readers fall seconds
-# behind on busy runs (SystemTap 4.8's stapio drops what it has not read
-# when the run ends).  $J/out names the file it goes to.  Only stapio
-# holds the pipe (the command it starts does not inherit it), so cat ends
-# with stapio.
-copier=""
-if [ -f "$J/out" ]; then
-    mkfifo /run/pyscope-out
-    cat /run/pyscope-out >> "$J/$(cat "$J/out")" &
-    copier=$!
-fi
+# stap's output goes to a file in the guest's memory (tmpfs), which stapio
+# writes at once, and from there to the job directory (9p), which the host
+# reads while it grows, by tail, which copies what has piled up in few
+# writes.  Written straight to 9p (one write per message), stap's output
+# made stapio's readers fall seconds behind on busy runs; through a pipe,
+# a reader blocked behind a slow 9p write (a loaded host) was still
+# reading when the run ended, and SystemTap 4.8's stapio drops what it has
+# not read then.  $J/out names the file it goes to.
+[ ! -f "$J/out" ] || : > /dev/shm/pyscope-out
 # cmd.sh execs staprun, so $pid is staprun (later stapio, same pid).
 sh "$J/cmd.sh" >> "$J/stdout" 2> "$J/stderr" < /dev/null &
 pid=$!
+copier=""
+if [ -f "$J/out" ]; then
+    # from the file's first byte; once stapio is gone, tail copies what
+    # is left and ends
+    tail -c +1 -s 0.1 -f --pid="$pid" /dev/shm/pyscope-out >> "$J/$(cat "$J/out")" &
+    copier=$!
+fi
 # Ctrl-C on the host creates $J/stop: pass it on as SIGINT so stap runs its
 # end probes and everything collected is still written.
 ( while [ ! -e "$J/stop" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
   kill -INT "$pid" 2>/dev/null ) &
 wait "$pid"
 rc=$?
-if [ -n "$copier" ]; then
-    # a staprun that failed before opening the pipe leaves cat waiting to
-    # open it: a writer that comes and goes lets cat see the end
-    while kill -0 "$copier" 2>/dev/null; do
-        exec 3<> /run/pyscope-out
-        exec 3>&-
-        sleep 0.1
-    done
-fi
+[ -z "$copier" ] || wait "$copier"
 finish "$rc"

@@ -301,9 +301,10 @@ pyscope_run_vm() {
         printf 'exec /bin/sh -c %s\n' "$(pyscope_quote "$cmd")" > "$job/cmd.sh"
     else
         {
-            # stap's output goes to a pipe (see guest-job.sh); the command
+            # stap's output goes to a file in the guest's memory, copied
+            # to the job directory as it grows (see guest-job.sh); the command
             # staprun starts gets its environment unchanged
-            printf 'exec staprun%s -o /run/pyscope-out' "$bufopt"
+            printf 'exec staprun%s -o /dev/shm/pyscope-out' "$bufopt"
             [ -z "$cmd" ] || printf ' -c %s' "$(pyscope_quote "$cmd")"
             printf ' %s' "$(pyscope_quote "$ko")"
             # module parameters (-G NAME=VALUE) follow the module
