@@ -218,6 +218,22 @@ setup_file() {
 wall_us() {
     awk -v tid="$2" -v re="$3" 'index($0, "(tid " tid ");") && $0 ~ re { n += $NF } END { print n + 0 }' "$1"
 }
+# on-CPU µs (the samples', not under an [off-cpu: ...] or [runnable] leaf)
+# in folded file $1 of thread $2
+oncpu_us() {
+    awk -v tid="$2" 'index($0, "(tid " tid ");") && $0 !~ /;\[(off-cpu: [^]]*|runnable)\] [0-9]+$/ { n += $NF } END { print n + 0 }' "$1"
+}
+# A thread's profile total ($1 µs) against its wall time ($2 µs): the
+# off-CPU part is measured, the on-CPU part ($3 µs) is N samples of
+# PERIOD ($4 µs), a count with a standard deviation of sqrt(N) samples;
+# within 5% plus three of those
+within_sampling() {
+    awk -v t="$1" -v w="$2" -v on="$3" -v p="$4" 'BEGIN {
+        d = t - w; if (d < 0) d = -d
+        b = w * 0.05 + 3 * sqrt(on / p) * p
+        printf "off by %d us, allowed %d us\n", d, b
+        exit !(w > 0 && d <= b) }'
+}
 
 @test "--wall: every thread's time by reason at its line: computing or waiting for the GIL, clock_nanosleep, recvfrom; the totals are the threads' wall time" {
     p="$BATS_TEST_TMPDIR/wall"
@@ -243,10 +259,12 @@ wall_us() {
         reader)
             at=$(wall_us "$f" "$tid" ";reader \\([^)]*$W:$(wl recv)\\);.*\\[off-cpu: recvfrom\\] [0-9]+$") gil=- ;;
         esac
-        echo "$name (tid $tid): wall $us us, profile $total us, at its line for its reason $at us, GIL $gil us"
+        on=$(oncpu_us "$f" "$tid")
+        echo "$name (tid $tid): wall $us us, profile $total us ($on on the CPU), at its line for its reason $at us, GIL $gil us"
         # the thread's time adds up to its wall time (its start before the
-        # common start is in it too), and its line and reason carry it
-        within_10pct "$total" "$us"
+        # common start is in it too), within what sampling its time on
+        # the CPU allows, and its line and reason carry it
+        within_sampling "$total" "$us" "$on" 10101
         [ $((at * 100)) -ge $((us * 85)) ]
         # two threads computing on one CPU: each waits for the GIL
         [ "$gil" = - ] || [ $((gil * 100)) -ge $((us * 10)) ]
