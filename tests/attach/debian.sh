@@ -46,7 +46,10 @@ start_service C --busy-threads 1 --idle-threads 48
 installed threads pyscope-cpu-sample --pid="$SVC_PID" --duration 3 --output "$O/threads/p"
 ls /proc/"$SVC_PID"/task | wc -l > "$O/threads/nthreads"
 # the live view, not on a terminal: a table a refresh, the last at the end
-installed top pyscope top --pid="$SVC_PID" --duration 3 --interval 500 --top 40 --output "$O/top/p"
+# (every row: the busy thread's own frames have no samples of their own,
+# only work()'s, and rows of no self time sort by total, which puts them
+# among, or after, the frames every thread shares)
+installed top pyscope top --pid="$SVC_PID" --duration 3 --interval 500 --top 200 --output "$O/top/p"
 kill "$SVC_PID"
 
 # G: a "container": a chroot whose interpreter is /opt/py/bin/python3, a
