@@ -223,13 +223,7 @@ set -- --mode "$mode" --top "$top" --labels "$labels" \
 [ -z "$nolines" ] || set -- "$@" --no-lines
 [ -z "$minwidth" ] || set -- "$@" --minwidth "$minwidth"
 [ "$labels" != join ] || set -- "$@" --labels-csv "$work/out.labels.csv"
-"$report" "$@" "$raw" || {
-    # (what it said is above; the records stay, for another look)
-    pyscope_commit
-    mv "$raw" "$prefix.raw" 2>/dev/null &&
-        pyscope_die "pyscope-report failed; the run's records are kept in $prefix.raw"
-    pyscope_die "pyscope-report failed"
-}
+"$report" "$@" "$raw" || pyscope_die_keeping "pyscope-report failed"
 # A few samples of an attached process: it was almost idle (its only CPU
 # time can be the few milliseconds the attach itself runs in it)
 nsamples=$(grep -c '^S' "$raw")

@@ -255,13 +255,7 @@ if ! grep -q '^E' "$raw"; then
     pyscope_stop_if_interrupted "the first snapshot"
     pyscope_die "no snapshot was taken (stap exit $rc); see the messages above"
 fi
-if [ "$lrc" != 0 ]; then
-    # (what it said is above; the records stay, for another look)
-    pyscope_commit
-    mv "$raw" "$prefix.raw" 2>/dev/null &&
-        pyscope_die "pyscope-leak failed (exit $lrc); the run's records are kept in $prefix.raw"
-    pyscope_die "pyscope-leak failed (exit $lrc)"
-fi
+[ "$lrc" = 0 ] || pyscope_die_keeping "pyscope-leak failed (exit $lrc)"
 
 # The plot: a fixed gnuplot script over fixed file names in $work, so no
 # name or path from the run ever becomes gnuplot syntax.

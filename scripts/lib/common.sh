@@ -84,6 +84,16 @@ _pyscope_signalled() {
 pyscope_keep_on_signal() {
     PYSCOPE_KEEP=$1 PYSCOPE_KEEP_AS=$2 PYSCOPE_KEEP_HINT=$3
 }
+# pyscope_die_keeping MSG: a report tool failed (what it said is above):
+# the stream of pyscope_keep_on_signal moves into place, for another look,
+# and one line says MSG and where it is; exit 1
+pyscope_die_keeping() {
+    pyscope_commit
+    if [ -n "${PYSCOPE_KEEP:-}" ] && mv "$PYSCOPE_KEEP" "$PYSCOPE_KEEP_AS" 2>/dev/null; then
+        pyscope_die "$1; the run's records are kept in $PYSCOPE_KEEP_AS"
+    fi
+    pyscope_die "$1"
+}
 # pyscope_commit: from here on the tool only renames its finished files
 # into place; INT, TERM and HUP wait until it has (a signal then would
 # leave some of the files written and others not)
