@@ -356,9 +356,14 @@ innermost_is_service_function() {
     # real frames reach the painted one
     grep -E '\[label hostile-(wild-string|lying-lines)\]' "$f" | head -n 2
     # the leak watch: its whole report, over stacks read from the chains
+    # (each chain keeps one block for good: survivors whatever the moment
+    # the watch ends), cut by the bound and at the unmapped caller too
     grep -q 'trace mode' "$O/hostile_leak/out"
     [ -s "$O/hostile_leak/p.txt" ]
-    [ -s "$O/hostile_leak/p.folded" ]
+    f="$O/hostile_leak/p.folded"
+    grep -q 'victim (' "$f"
+    grep -q '^\[truncated\];' "$f"
+    grep -q '^\[unreadable-frame\];' "$f"
 }
 
 @test "attach to real code in hostile shapes (tests/hostile/shapes.py: 10,000 frames deep, 200 idle threads, non-ASCII names and file, a 10,000-character name, generators dying while sampled): py-stack and a profile end, bounded, names intact" {

@@ -7,8 +7,12 @@
  * Puts the chain named kind in place of the thread's frames, spins for ms
  * milliseconds (allocating and freeing, so that allocation probes fire
  * with the chain in place; "chain in place" is written to stdout once it
- * is), puts the real frames back and returns the number of spins.  The chains, each ending in the thread's real frames
- * unless it cannot:
+ * is), puts the real frames back and returns the number of spins.  One
+ * block of KEPT_SIZE bytes a call, allocated with the chain in place, is
+ * kept for the life of the process, so that a leak watch always has
+ * survivors whose stacks were read from the chains (a watch that ended
+ * between a malloc and its free had none).  The chains, each ending in
+ * the thread's real frames unless it cannot:
  *   cycle       two frames of code naming each other as caller
  *   unmapped    a frame whose caller is an address just unmapped
  *   garbage     a frame whose code object is a page of 0x41 bytes
@@ -192,6 +196,10 @@ craft(struct chain *c, const char *kind, PyCodeObject *code,
     return NULL;
 }
 
+/* the blocks run() keeps, each pointing at the one kept before it */
+#define KEPT_SIZE 4096
+static void *kept;
+
 static double
 now(void)
 {
@@ -230,6 +238,11 @@ run(PyObject *Py_UNUSED(module), PyObject *args)
     /* for a reader that must not look before: one line, once in place */
     if (write(STDOUT_FILENO, "chain in place\n", 15) != 15) {
         spins = -1;
+    }
+    void *k = PyMem_RawMalloc(KEPT_SIZE);
+    if (k != NULL) {
+        *(void **)k = kept;
+        kept = k;
     }
     while (now() < end) {
         void *p = PyMem_RawMalloc(64 + spins % 512);
