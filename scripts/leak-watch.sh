@@ -169,9 +169,14 @@ else
     if [ "$mode" = auto ]; then
         if [ "$preloaded" = 1 ]; then mode=sampled; else mode=trace; fi
     fi
-    # staprun runs CMD without a shell; env(1) sets the preload for it
+    # staprun runs CMD without a shell; env(1) sets the preload for it,
+    # for CMD's Python alone: loaded in the interpreter, the preload takes
+    # itself and these variables out of the environment before its main()
+    # (PYSCOPE_PRELOAD_PRIVATE; a wrapper before it, env or a shell,
+    # passes them on), so the program sees the environment it would see
+    # without pyscope, and what it starts runs unhooked
     [ "$mode" != sampled ] || [ "$preloaded" = 1 ] ||
-        cmd="env LD_PRELOAD=$preload PYSCOPE_ALLOC_SAMPLE=$mean $cmd"
+        cmd="env LD_PRELOAD=$preload PYSCOPE_ALLOC_SAMPLE=$mean PYSCOPE_PRELOAD_PRIVATE=1 $cmd"
 fi
 sampled=0
 [ "$mode" != sampled ] || sampled=1
@@ -179,7 +184,17 @@ sampled=0
 # stap arguments; user input reaches stap only as separate argv words.
 errlog=$work/err
 pyscope_stap_args_file "$work/args"
-set -- -s 256 -DMAXSTRINGLEN=1024 -DMAXTRYLOCK=1000000
+# A snapshot (a timer probe) goes over the tables in one handler: each
+# (stack, age) entry, each stack alive (a new stack's K and A records:
+# under 10 statements; 266 new stacks took between 500 and 2,650), each
+# stack shown before.  With every table full (16384 of each) that is some
+# 250,000 statements, past SystemTap's 100,000 a handler (pyscope-run's
+# default); past its limit, stap stops every probe ("MAXACTION
+# exceeded") and the watch ends at the last snapshot that fitted.  Room
+# for the tables' worst case, 40 a stack:
+stacks=16384
+set -- -s 256 -DMAXSTRINGLEN=1024 -DMAXTRYLOCK=1000000 \
+    -DMAXACTION=$((100000 + 40 * stacks))
 while IFS= read -r a; do set -- "$@" "$a"; done < "$work/args"
 [ "$sampled" = 0 ] || set -- "$@" -d "$preload"
 # Trace mode's cost is the point of it (a trap per allocation): SystemTap's
@@ -210,7 +225,7 @@ minage_iv=$(( (minage + interval - 1) / interval ))
 # -p and -c)
 set -- "$@" -G "pyscope_duration_s=$secs" -G "$(pyscope_attached_param)" \
     "$PYSCOPE_ROOT/scripts/leak-watch.stp" \
-    "$((interval * 1000))" $doms "$minage_iv" "$sampled" "$maxlive" 16384
+    "$((interval * 1000))" $doms "$minage_iv" "$sampled" "$maxlive" "$stacks"
 
 # The report reader follows the stream while it is written (progress on
 # stderr) and finishes once $work/done exists.  Everything is written in

@@ -145,6 +145,33 @@ line_of() { grep -n "$1" "$ROOT/examples/leak_demo.py" | head -n 1 | cut -d: -f1
     ! grep -q 'pyscope_sample' "$p.txt" || false
 }
 
+@test "sampled mode -c: the program sees the environment it was given, and a Python it starts runs unhooked" {
+    p="$BATS_TEST_TMPDIR/env"
+    # (env before Python: a wrapper passes the preload on; the interpreter
+    # takes it out.  A hooked child Python would print no pymalloc
+    # statistics: CPython's test_sys.test_debugmallocstats failed so)
+    cat > "$BATS_TEST_TMPDIR/envcheck.py" <<'EOF2'
+import os, subprocess, sys
+seen = [os.environ.get(k) for k in ("LD_PRELOAD", "PYSCOPE_ALLOC_SAMPLE",
+                                     "PYSCOPE_PRELOAD_PRIVATE", "PYSCOPE_TEST")]
+r = subprocess.run([sys.executable, "-c", "import sys; sys._debugmallocstats()"],
+                   capture_output=True)
+keep = [bytes(4000) for _ in range(2000)]
+mapped = any("libpyscope-alloc" in l for l in open("/proc/self/maps"))
+print("envcheck:", seen, b"Small block threshold" in r.stderr, mapped, flush=True)
+EOF2
+    run LW -c "env PYSCOPE_TEST=1 $PY $BATS_TEST_TMPDIR/envcheck.py" \
+        --mode sampled --sample-mean 4096 -o "$p"
+    echo "$output" | grep -v '^    '
+    [ "$status" -eq 0 ]
+    # no pyscope variable, the program's own; the child's pymalloc
+    # statistics; the preload was there all the same
+    echo "$output" | grep -qxF "envcheck: [None, None, None, '1'] True True"
+    # and it was sampled: the 8 MB it keeps, at its line
+    grep -q '^mode: sampled' "$p.txt"
+    grep -q "envcheck.py:$(grep -n 'keep = ' "$BATS_TEST_TMPDIR/envcheck.py" | cut -d: -f1)" "$p.txt"
+}
+
 @test "--min-age: blocks younger than the age are not counted yet" {
     # the tracer counts only blocks alive for 3 s or more: the watch
     # starts with the process, so its first snapshot (at 1 s) counts

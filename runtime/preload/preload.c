@@ -2,7 +2,8 @@
  * preload.c - libpyscope-alloc.so: the allocation sampler for any process,
  * by LD_PRELOAD.
  *
- *   LD_PRELOAD=build/libpyscope-alloc.so [PYSCOPE_ALLOC_SAMPLE=BYTES] CMD
+ *   LD_PRELOAD=build/libpyscope-alloc.so [PYSCOPE_ALLOC_SAMPLE=BYTES]
+ *       [PYSCOPE_PRELOAD_PRIVATE=1] CMD
  *
  * Interposes the C library's malloc family (domain 3, "libc") and hands
  * every call to the next definition (dlsym(RTLD_NEXT)), counting it with
@@ -353,6 +354,62 @@ malloc_is_ours(void)
     return (seen >> PYSCOPE_DOMAIN_LIBC) & 1;
 }
 
+/* Is the LD_PRELOAD entry from s, n bytes long, this library? */
+static int
+is_us(const char *s, size_t n)
+{
+    static const char name[] = "libpyscope-alloc.so";
+    size_t len = sizeof(name) - 1;
+
+    return n >= len && memcmp(s + n - len, name, len) == 0
+           && (n == len || s[n - len - 1] == '/');
+}
+
+/* PYSCOPE_PRELOAD_PRIVATE=1 (leak-watch -c sets it): the preload is for
+   the first Python interpreter it is loaded in (a program before it that
+   is not Python, env or a shell, passes it on).  There, its variables
+   leave the environment before main()
+   (unsetenv() allocates nothing; this library's LD_PRELOAD entries are cut
+   out of the value in place), so the program sees the environment it was
+   given, and what it starts runs unhooked: as without pyscope.  (A child
+   Python that inherited the preload would see pymalloc replaced: its
+   sys._debugmallocstats() prints no pymalloc statistics, as under
+   tracemalloc; CPython's test_sys checks that.) */
+static void
+forget_preload_env(void)
+{
+    const char *private = getenv(PYSCOPE_PRELOAD_PRIVATE_ENV);
+
+    if (private == NULL || strcmp(private, "1") != 0) {
+        return;
+    }
+    unsetenv(PYSCOPE_PRELOAD_PRIVATE_ENV);
+    unsetenv(PYSCOPE_ALLOC_SAMPLE_ENV);
+    char *v = getenv("LD_PRELOAD");
+    if (v == NULL) {
+        return;
+    }
+    /* entries are separated by spaces or colons */
+    char *out = v;
+    const char *in = v;
+    while (*in != '\0') {
+        size_t sep = strspn(in, " :");
+        size_t n = strcspn(in + sep, " :");
+        if (n > 0 && !is_us(in + sep, n)) {
+            if (out != v) {
+                *out++ = ' ';
+            }
+            memmove(out, in + sep, n);
+            out += n;
+        }
+        in += sep + n;
+    }
+    *out = '\0';
+    if (out == v) {
+        unsetenv("LD_PRELOAD");
+    }
+}
+
 __attribute__((constructor)) static void
 preload_init(void)
 {
@@ -378,5 +435,10 @@ preload_init(void)
     };
     if (api.get_allocator != NULL && api.set_allocator != NULL) {
         pyscope_pymem_hook(&api, 0);
+    }
+    /* the interpreter is the process the preload was meant for (a
+       wrapper before it, env, a shell, pyenv's shim, passes it on) */
+    if (api.get_allocator != NULL) {
+        forget_preload_env();
     }
 }

@@ -58,6 +58,10 @@
 /* Larger means are taken as this (2**40: about one sample per TiB). */
 #define PYSCOPE_MAX_MEAN (UINT64_C(1) << 40)
 #define PYSCOPE_ALLOC_SAMPLE_ENV "PYSCOPE_ALLOC_SAMPLE"
+/* 1: the preload removes itself and these variables from the environment
+   before main(), so that the program and its children see none of them
+   (runtime/preload/preload.c) */
+#define PYSCOPE_PRELOAD_PRIVATE_ENV "PYSCOPE_PRELOAD_PRIVATE"
 
 /* Per-thread state.  Zero (a new thread) means: not seeded yet, count
    exhausted, so the thread's first allocation takes the slow path. */
