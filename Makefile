@@ -171,8 +171,8 @@ bench-wall: all
 # A traced program behaves as if pyscope were not there: a subset of
 # CPython's own tests untraced, under cpu-sample -F 999, under leak-watch
 # and with pyscope's runtime installed, in one guest boot; every test's
-# result the same four times (tests/regrtest.sh; 8 modules take some 20
-# minutes, so not in the suite); bench/results/regrtest.md.  REGRTEST_ARGS, e.g. the
+# result the same four times (tests/regrtest.sh; the default 22 modules
+# take some 50 minutes, so not in the suite); bench/results/regrtest.md.  REGRTEST_ARGS, e.g. the
 # modules, go to tests/regrtest.sh.
 regrtest: all
 	tests/regrtest.sh $(REGRTEST_ARGS)
