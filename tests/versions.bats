@@ -303,8 +303,8 @@ check_leaks() {
     echo "$output" | sed -n '/^pyscope leak-watch report/,/^$/p'
     echo "$output" | sed -n '/^Top groups by growth/,/^$/p'
     [ "$status" -eq 0 ]
-    # no SystemTap error: one (MAXACTION in a snapshot, once) ended the
-    # watch at that snapshot, before the leaks
+    # no SystemTap error: one (MAXACTION exceeded in a snapshot, say)
+    # ends the watch at the last snapshot before it
     ! echo "$output" | grep -q '^ERROR' || false
     c_line=$(grep -n '# LEAK: C extension' "$ROOT/examples/leak_demo.py" | cut -d: -f1)
     cache_line=$(grep -n '# LEAK: cache' "$ROOT/examples/leak_demo.py" | cut -d: -f1)

@@ -366,13 +366,12 @@ is_us(const char *s, size_t n)
 }
 
 /* PYSCOPE_PRELOAD_PRIVATE=1 (leak-watch -c sets it): the preload is for
-   the first Python interpreter it is loaded in (a program before it that
-   is not Python, env or a shell, passes it on).  There, its variables
-   leave the environment before main()
-   (unsetenv() allocates nothing; this library's LD_PRELOAD entries are cut
-   out of the value in place), so the program sees the environment it was
-   given, and what it starts runs unhooked: as without pyscope.  (A child
-   Python that inherited the preload would see pymalloc replaced: its
+   the first Python interpreter it is loaded in; a program before it that
+   is not Python (env, a shell) passes it on.  In the interpreter, before
+   main(), this library's LD_PRELOAD entries are cut out of the value in
+   place and its variables unset (neither allocates), so the program sees
+   the environment it was given and what it starts runs unhooked.  (A
+   child Python that inherited the preload has pymalloc replaced: its
    sys._debugmallocstats() prints no pymalloc statistics, as under
    tracemalloc; CPython's test_sys checks that.) */
 static void
@@ -416,29 +415,29 @@ preload_init(void)
     if (!ready() || !malloc_is_ours()) {
         passive = 1;
         pyscope_sampler_configure(0);
-        return;
     }
-    mean = pyscope_sampler_mean_from_env(getenv(PYSCOPE_ALLOC_SAMPLE_ENV));
-    pyscope_sampler_configure(mean);
-    if (mean == 0) {
-        return;
+    else {
+        mean = pyscope_sampler_mean_from_env(getenv(PYSCOPE_ALLOC_SAMPLE_ENV));
+        pyscope_sampler_configure(mean);
     }
     /* A Python interpreter (or a program that embeds libpython and was
-       linked against it): hook its domains before main() runs.  Python
-       has not started, so nothing may be allocated through them to test
-       the chain; the domains hold Python's defaults. */
+       linked against it)? */
     struct pyscope_pymem_api api = {
         (void (*)(PyMemAllocatorDomain, PyMemAllocatorEx *))
             dlsym(RTLD_DEFAULT, "PyMem_GetAllocator"),
         (void (*)(PyMemAllocatorDomain, PyMemAllocatorEx *))
             dlsym(RTLD_DEFAULT, "PyMem_SetAllocator"),
     };
-    if (api.get_allocator != NULL && api.set_allocator != NULL) {
+    if (api.get_allocator == NULL || api.set_allocator == NULL) {
+        return;
+    }
+    /* Hook its domains before main() runs.  Python has not started, so
+       nothing may be allocated through them to test the chain; the
+       domains hold Python's defaults. */
+    if (!passive && mean != 0) {
         pyscope_pymem_hook(&api, 0);
     }
     /* the interpreter is the process the preload was meant for (a
        wrapper before it, env, a shell, pyenv's shim, passes it on) */
-    if (api.get_allocator != NULL) {
-        forget_preload_env();
-    }
+    forget_preload_env();
 }
