@@ -84,10 +84,11 @@ script=$dir/guest.sh
     printf 'cd %s\n' "$(pyscope_quote "$PYSCOPE_ROOT")"
     printf 'D=$PYSCOPE_OUT\n'
     # every way's Python starts with SIGINT's default action, as from a
-    # terminal (stapio gives its command that; the guest runs this script
-    # in the background, where sh ignores SIGINT, and Python keeps a
-    # signal that it finds ignored: test_signal's and test_threading's
-    # KeyboardInterrupt tests then failed in the untraced way only)
+    # terminal.  The guest's runner now starts its job so (guest-job.sh);
+    # before it did, sh ignored SIGINT there, Python kept the signal it
+    # found ignored, and test_signal's and test_threading's
+    # KeyboardInterrupt tests failed in the untraced way only.  Said
+    # again here, where it matters most.
     printf 'way() { w=$1; shift; echo "@@@ $w"; env --default-signal=INT "$@" > "$D/$w.log" 2>&1; echo $? > "$D/$w.rc"; }\n'
     printf 'way untraced sh -c %s\n' "$(pyscope_quote "cd /tmp && $tests")"
     printf 'way cpu-sample scripts/cpu-sample.sh -F 999 --top 5 -o "$D/cpu-sample" -c %s\n' "$(pyscope_quote "$tests")"
@@ -127,7 +128,8 @@ done
     printf 'regrtest: %s test modules of CPython %s (Debian libpython3.11-testsuite), four ways, %s\n' \
         "$(printf '%s\n' $MODULES | wc -l)" "$($PY -c 'import platform; print(platform.python_version())')" \
         "$(date -u +%Y-%m-%d)"
-    printf 'guest: %s under QEMU TCG, 1 CPU; the tools in host mode inside it\n\n' "$(pyscope_guest_kernel)"
+    printf 'guest: %s under QEMU TCG, 1 CPU; the tools in host mode inside it\n' "$(pyscope_guest_kernel)"
+    printf 'modules: %s\n\n' "$(printf '%s\n' $MODULES | paste -sd ' ')"
     printf '| way | exit | summary | tests | ok | skipped | failed or error | stap errors |\n'
     printf '|---|---|---|---|---|---|---|---|\n'
     for w in $ways; do
