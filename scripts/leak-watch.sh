@@ -66,7 +66,8 @@ the watch is cut short; a watch that fails leaves none behind.
                   estimates); auto (default): sampled when the process has
                   loaded pyscope's runtime (imported pyscope, or runs with
                   LD_PRELOAD=build/libpyscope-alloc.so), else trace.  With
-                  -c, sampled starts CMD with that LD_PRELOAD
+                  -c, sampled starts CMD with that LD_PRELOAD (before
+                  any LD_PRELOAD CMD would inherit)
   --sample-mean B sampled mode with -c: one sample per B bytes allocated,
                   on average (default 524288)
   --vm, --host    force the QEMU guest or the host kernel
@@ -174,9 +175,12 @@ else
     # itself and these variables out of the environment before its main()
     # (PYSCOPE_PRELOAD_PRIVATE; a wrapper before it, env or a shell,
     # passes them on), so the program sees the environment it would see
-    # without pyscope, and what it starts runs unhooked
-    [ "$mode" != sampled ] || [ "$preloaded" = 1 ] ||
-        cmd="env LD_PRELOAD=$preload PYSCOPE_ALLOC_SAMPLE=$mean PYSCOPE_PRELOAD_PRIVATE=1 $cmd"
+    # without pyscope, and what it starts runs unhooked.  An LD_PRELOAD
+    # CMD would inherit from here (a jemalloc, say) stays, after ours.
+    if [ "$mode" = sampled ] && [ "$preloaded" = 0 ]; then
+        libs=$preload${LD_PRELOAD:+:$LD_PRELOAD}
+        cmd="env LD_PRELOAD=$(pyscope_quote "$libs") PYSCOPE_ALLOC_SAMPLE=$mean PYSCOPE_PRELOAD_PRIVATE=1 $cmd"
+    fi
 fi
 sampled=0
 [ "$mode" != sampled ] || sampled=1

@@ -149,7 +149,10 @@ line_of() { grep -n "$1" "$ROOT/examples/leak_demo.py" | head -n 1 | cut -d: -f1
     p="$BATS_TEST_TMPDIR/env"
     # (env before Python: a wrapper passes the preload on; the interpreter
     # takes it out.  A hooked child Python would print no pymalloc
-    # statistics: CPython's test_sys.test_debugmallocstats failed so)
+    # statistics: CPython's test_sys.test_debugmallocstats failed so.
+    # An LD_PRELOAD of the user's, libbz2 here, which Python does not
+    # link, stays: in the program, its environment and its children)
+    bz2=/lib/x86_64-linux-gnu/libbz2.so.1.0
     cat > "$BATS_TEST_TMPDIR/envcheck.py" <<'EOF2'
 import os, subprocess, sys
 seen = [os.environ.get(k) for k in ("LD_PRELOAD", "PYSCOPE_ALLOC_SAMPLE",
@@ -157,16 +160,18 @@ seen = [os.environ.get(k) for k in ("LD_PRELOAD", "PYSCOPE_ALLOC_SAMPLE",
 r = subprocess.run([sys.executable, "-c", "import sys; sys._debugmallocstats()"],
                    capture_output=True)
 keep = [bytes(4000) for _ in range(2000)]
-mapped = any("libpyscope-alloc" in l for l in open("/proc/self/maps"))
-print("envcheck:", seen, b"Small block threshold" in r.stderr, mapped, flush=True)
+maps = open("/proc/self/maps").read()
+print("envcheck:", seen, b"Small block threshold" in r.stderr,
+      "libpyscope-alloc" in maps, "libbz2" in maps, flush=True)
 EOF2
-    run LW -c "env PYSCOPE_TEST=1 $PY $BATS_TEST_TMPDIR/envcheck.py" \
+    run env LD_PRELOAD=$bz2 "$ROOT/scripts/leak-watch.sh" \
+        -c "env PYSCOPE_TEST=1 $PY $BATS_TEST_TMPDIR/envcheck.py" \
         --mode sampled --sample-mean 4096 -o "$p"
     echo "$output" | grep -v '^    '
     [ "$status" -eq 0 ]
-    # no pyscope variable, the program's own; the child's pymalloc
-    # statistics; the preload was there all the same
-    echo "$output" | grep -qxF "envcheck: [None, None, None, '1'] True True"
+    # no pyscope variable, the program's own and the user's preload; the
+    # child's pymalloc statistics; both preloads were there
+    echo "$output" | grep -qxF "envcheck: ['$bz2', None, None, '1'] True True True"
     # and it was sampled: the 8 MB it keeps, at its line
     grep -q '^mode: sampled' "$p.txt"
     grep -q "envcheck.py:$(grep -n 'keep = ' "$BATS_TEST_TMPDIR/envcheck.py" | cut -d: -f1)" "$p.txt"

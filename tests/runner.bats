@@ -140,6 +140,35 @@ EOF
     grep -q 'ended cleanly' "$out"
 }
 
+@test "runner: Ctrl-C reaches a --no-stap command, which finishes handling it" {
+    out="$BATS_TEST_TMPDIR/nostap-int.txt"
+    # the program takes a second over its KeyboardInterrupt, after the sh
+    # that started it has died of the same SIGINT
+    cat > "$BATS_TEST_TMPDIR/int.py" <<'PYEOF'
+import sys, time
+print("started", flush=True)
+try:
+    time.sleep(300)
+except KeyboardInterrupt:
+    time.sleep(1)
+    print("interrupted, cleaned up", flush=True)
+    sys.exit(3)
+PYEOF
+    python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
+        "$RUNNER" --no-stap -o "$out" -c "$PY $BATS_TEST_TMPDIR/int.py; echo not reached" \
+        2>"$BATS_TEST_TMPDIR/err" &
+    pid=$!
+    for i in $(seq 1 120); do grep -q started "$out" 2>/dev/null && break; sleep 1; done
+    grep -q started "$out"
+    kill -INT "$pid"
+    start=$(date +%s)
+    wait "$pid" || true
+    cat "$out" "$BATS_TEST_TMPDIR/err"
+    [ $(( $(date +%s) - start )) -lt 30 ]
+    grep -qx 'interrupted, cleaned up' "$out"
+    ! grep -q 'not reached' "$out" || false
+}
+
 @test "runner: -p PID in guest mode is refused in one line" {
     run "$RUNNER" --vm -p $$ -- -e 'probe begin { exit() }'
     [ "$status" -ne 0 ]

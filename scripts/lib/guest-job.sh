@@ -63,8 +63,15 @@ cd "$PYSCOPE_CWD" 2>/dev/null || cd /
 # reading when the run ended, and SystemTap 4.8's stapio drops what it has
 # not read then.  $J/out names the file it goes to.
 [ ! -f "$J/out" ] || : > /dev/shm/pyscope-out
-# cmd.sh execs staprun, so $pid is staprun (later stapio, same pid).
-sh "$J/cmd.sh" >> "$J/stdout" 2> "$J/stderr" < /dev/null &
+# cmd.sh execs staprun, so $pid is staprun (later stapio, same pid); with
+# --no-stap it is the sh that runs the command.  The job starts as a
+# terminal's foreground job would: in a process group of its own (setsid
+# does not fork here: a background job of this shell leads no group) and
+# with SIGINT and SIGQUIT at their default actions, which a shell's
+# background job would otherwise find ignored (and Python keeps a SIGINT
+# it finds ignored: no KeyboardInterrupt).
+setsid env --default-signal=INT,QUIT sh "$J/cmd.sh" \
+    >> "$J/stdout" 2> "$J/stderr" < /dev/null &
 pid=$!
 copier=""
 if [ -f "$J/out" ]; then
@@ -73,11 +80,25 @@ if [ -f "$J/out" ]; then
     tail -c +1 -s 0.1 -f --pid="$pid" /dev/shm/pyscope-out >> "$J/$(cat "$J/out")" &
     copier=$!
 fi
-# Ctrl-C on the host creates $J/stop: pass it on as SIGINT so stap runs its
-# end probes and everything collected is still written.
+# Ctrl-C on the host creates $J/stop: pass it on as SIGINT.  A stap job's
+# goes to stap alone, which runs its end probes, so that everything
+# collected is still written, and then ends its command.  A plain command's
+# (--no-stap: no $J/out) goes to its whole process group, as a terminal's
+# Ctrl-C does, so that it reaches the command and not only the sh that
+# waits for it.
+if [ -f "$J/out" ]; then target=$pid; else target=-$pid; fi
 ( while [ ! -e "$J/stop" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
-  kill -INT "$pid" 2>/dev/null ) &
+  kill -INT "$target" 2>/dev/null ) &
 wait "$pid"
 rc=$?
+# The sh may die of the SIGINT before its command has finished handling
+# it: give the group the time a Ctrl-C'd program takes to write what it
+# holds (the host kills the guest 60 s after its stop request).
+i=0
+while [ "$target" != "$pid" ] && [ -e "$J/stop" ] && [ "$i" -lt 500 ] &&
+        kill -0 "$target" 2>/dev/null; do
+    sleep 0.1
+    i=$((i + 1))
+done
 [ -z "$copier" ] || wait "$copier"
 finish "$rc"
