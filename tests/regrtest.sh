@@ -83,13 +83,11 @@ script=$dir/guest.sh
     printf '#!/bin/sh\n# regrtest.sh, run in the guest by scripts/pyscope-run --no-stap\n'
     printf 'cd %s\n' "$(pyscope_quote "$PYSCOPE_ROOT")"
     printf 'D=$PYSCOPE_OUT\n'
-    # every way's Python starts with SIGINT's default action, as from a
-    # terminal.  The guest's runner now starts its job so (guest-job.sh);
-    # before it did, sh ignored SIGINT there, Python kept the signal it
-    # found ignored, and test_signal's and test_threading's
-    # KeyboardInterrupt tests failed in the untraced way only.  Said
-    # again here, where it matters most.
-    printf 'way() { w=$1; shift; echo "@@@ $w"; env --default-signal=INT "$@" > "$D/$w.log" 2>&1; echo $? > "$D/$w.rc"; }\n'
+    # (every way's Python starts with SIGINT's default action, as from a
+    # terminal: the guest starts its job so, see guest-job.sh; with SIGINT
+    # ignored there, test_signal's and test_threading's KeyboardInterrupt
+    # tests failed in the untraced way only)
+    printf 'way() { w=$1; shift; echo "@@@ $w"; "$@" > "$D/$w.log" 2>&1; echo $? > "$D/$w.rc"; }\n'
     printf 'way untraced sh -c %s\n' "$(pyscope_quote "cd /tmp && $tests")"
     printf 'way cpu-sample scripts/cpu-sample.sh -F 999 --top 5 -o "$D/cpu-sample" -c %s\n' "$(pyscope_quote "$tests")"
     printf 'way leak-watch scripts/leak-watch.sh --mode sampled --sample-mean 65536 --top 5 -o "$D/leak-watch" -c %s\n' "$(pyscope_quote "$tests")"

@@ -6,6 +6,19 @@ setup_file() {
     export RUNNER="$ROOT/scripts/pyscope-run"
 }
 
+# ctrl_c_when PATTERN FILE: once FILE has PATTERN (at most 120 s), Ctrl-C
+# the background job $pid and wait for it to end; SECS: how long it took.
+# Start the job with `env --default-signal=INT`, as a terminal's
+# foreground job has it: bats starts background jobs with SIGINT ignored.
+ctrl_c_when() {
+    for i in $(seq 1 120); do grep -q "$1" "$2" 2>/dev/null && break; sleep 1; done
+    grep -q "$1" "$2"
+    kill -INT "$pid"
+    start=$(date +%s)
+    wait "$pid" || true
+    SECS=$(( $(date +%s) - start ))
+}
+
 @test "runtime fixes: detected from the kernel headers and applied to a copy only" {
     PYSCOPE_ROOT=$ROOT PYSCOPE_BUILD=$ROOT/build
     . "$ROOT/scripts/lib/common.sh"
@@ -124,19 +137,12 @@ EOF
 
 @test "runner: Ctrl-C stops the run and end probes still report" {
     out="$BATS_TEST_TMPDIR/int.txt"
-    # bats starts background jobs with SIGINT ignored; give it back, as a
-    # terminal's foreground job has it
-    python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
-        "$RUNNER" -o "$out" -c "/bin/sleep 120" -- -e '
+    env --default-signal=INT "$RUNNER" -o "$out" -c "/bin/sleep 120" -- -e '
         probe begin { println("began") }
         probe end { println("ended cleanly") }' 2>"$BATS_TEST_TMPDIR/err" &
     pid=$!
-    for i in $(seq 1 120); do grep -q began "$out" 2>/dev/null && break; sleep 1; done
-    grep -q began "$out"
-    kill -INT "$pid"
-    start=$(date +%s)
-    wait "$pid" || true
-    [ $(( $(date +%s) - start )) -lt 60 ]
+    ctrl_c_when began "$out"
+    [ "$SECS" -lt 60 ]
     grep -q 'ended cleanly' "$out"
 }
 
@@ -154,17 +160,12 @@ except KeyboardInterrupt:
     print("interrupted, cleaned up", flush=True)
     sys.exit(3)
 PYEOF
-    python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
-        "$RUNNER" --no-stap -o "$out" -c "$PY $BATS_TEST_TMPDIR/int.py; echo not reached" \
-        2>"$BATS_TEST_TMPDIR/err" &
+    env --default-signal=INT "$RUNNER" --no-stap -o "$out" \
+        -c "$PY $BATS_TEST_TMPDIR/int.py; echo not reached" 2>"$BATS_TEST_TMPDIR/err" &
     pid=$!
-    for i in $(seq 1 120); do grep -q started "$out" 2>/dev/null && break; sleep 1; done
-    grep -q started "$out"
-    kill -INT "$pid"
-    start=$(date +%s)
-    wait "$pid" || true
+    ctrl_c_when started "$out"
     cat "$out" "$BATS_TEST_TMPDIR/err"
-    [ $(( $(date +%s) - start )) -lt 30 ]
+    [ "$SECS" -lt 30 ]
     grep -qx 'interrupted, cleaned up' "$out"
     ! grep -q 'not reached' "$out" || false
 }

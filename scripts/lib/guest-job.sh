@@ -86,17 +86,17 @@ fi
 # (--no-stap: no $J/out) goes to its whole process group, as a terminal's
 # Ctrl-C does, so that it reaches the command and not only the sh that
 # waits for it.
-if [ -f "$J/out" ]; then target=$pid; else target=-$pid; fi
+if [ -f "$J/out" ]; then group=""; else group=-$pid; fi
 ( while [ ! -e "$J/stop" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
-  kill -INT "$target" 2>/dev/null ) &
+  kill -INT "${group:-$pid}" 2>/dev/null ) &
 wait "$pid"
 rc=$?
 # The sh may die of the SIGINT before its command has finished handling
 # it: give the group the time a Ctrl-C'd program takes to write what it
 # holds (the host kills the guest 60 s after its stop request).
 i=0
-while [ "$target" != "$pid" ] && [ -e "$J/stop" ] && [ "$i" -lt 500 ] &&
-        kill -0 "$target" 2>/dev/null; do
+while [ -n "$group" ] && [ -e "$J/stop" ] && [ "$i" -lt 500 ] &&
+        kill -0 "$group" 2>/dev/null; do
     sleep 0.1
     i=$((i + 1))
 done
